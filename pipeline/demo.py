@@ -1,0 +1,186 @@
+"""The demo: embedded broker, one worker process, synthetic events, wait until every event is accounted for."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from pipeline.broker import EmbeddedBroker
+from pipeline.lake.counts import PSEUDONYMIZED, AGGREGATES, dlq_rows, parquet_files, window_stats_totals, zone_rows
+from pipeline.lake.layout import WINDOW_STATS
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+@dataclass
+class Summary:
+    events_in: int
+    dlq: int
+    pseudonymized_rows: int
+    aggregate_rows: int
+    suppressed_events: int
+    late_events: int
+    windows: int
+    files_written: int
+    wall_seconds: float
+    data_dir: Path
+    ephemeral_key: bool = True
+
+    def render(self) -> str:
+        lines = [
+            "anonpipe demo summary",
+            f"  events in           {self.events_in:>10,}",
+            f"  dead-lettered (DLQ) {self.dlq:>10,}",
+            f"  pseudonymized rows  {self.pseudonymized_rows:>10,}",
+            f"  aggregate rows      {self.aggregate_rows:>10,}  (windows released: {self.windows})",
+            f"  suppressed events   {self.suppressed_events:>10,}",
+            f"  late events         {self.late_events:>10,}",
+            f"  files written       {self.files_written:>10,}",
+            f"  wall time           {self.wall_seconds:>10.1f} s",
+            f"  lake                {self.data_dir / 'lake'}",
+        ]
+        if self.ephemeral_key:
+            lines.append("  note: demo mode used an ephemeral key; pseudonyms are not reproducible across runs")
+        return "\n".join(lines)
+
+
+def start_worker(bootstrap: str, data_dir: Path, *, policy: Path | None = None, keyring: Path | None = None,
+                 partitions: int = 4, worker_id: str = "w1", log_name: str | None = None,
+                 extra_env: dict | None = None) -> subprocess.Popen:
+    """A worker as its own process (like production), logging to a file under the data dir."""
+    cmd = [sys.executable, "-m", "pipeline.cli", "worker", "--bootstrap", bootstrap, "--data-dir", str(data_dir),
+           "--embedded", "--partitions", str(partitions), "--worker-id", worker_id]
+    if policy:
+        cmd += ["--policy", str(policy)]
+    if keyring:
+        cmd += ["--keyring", str(keyring)]
+    else:
+        cmd += ["--demo"]
+    log_path = data_dir / "logs" / (log_name or f"worker-{worker_id}.log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 20.0) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def send_watermark(bootstrap: str, watermark_ms: int, partitions: int | None = None) -> None:
+    """Advance every partition's event-time watermark so the open windows close (end of a finite run)."""
+    from kafka import KafkaProducer
+
+    from pipeline.kanon.agent import control_message
+    from pipeline.settings import TOPIC_PSEUDONYMIZED
+    from pipeline.wire import HEADER_KIND, KIND_CONTROL
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    try:
+        parts = producer.partitions_for(TOPIC_PSEUDONYMIZED) or set(range(partitions or 1))
+        for partition in sorted(parts):
+            producer.send(TOPIC_PSEUDONYMIZED, value=control_message(watermark_ms), partition=partition,
+                          headers=[(HEADER_KIND, KIND_CONTROL)])
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def wait_for(condition, timeout: float, what: str, proc: subprocess.Popen | None = None, poll: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        if proc is not None and proc.poll() is not None:
+            raise DemoError(f"worker exited with code {proc.returncode} while waiting for {what}")
+        time.sleep(poll)
+    raise DemoError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def accounted(data_dir: Path, events_in: int) -> bool:
+    return zone_rows(data_dir, PSEUDONYMIZED) + dlq_rows(data_dir) >= events_in
+
+
+def windows_released(data_dir: Path) -> bool:
+    stats = window_stats_totals(data_dir)
+    return stats["windows"] > 0 and stats["events"] + stats["late_events"] >= zone_rows(data_dir, PSEUDONYMIZED)
+
+
+def demo_policy(data_dir: Path, k: int | None) -> Path | None:
+    if k is None:
+        return None
+    from pipeline.policy.loader import DEFAULT_POLICY_PATH
+    data = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+    data["kanon"]["k"] = k
+    data["version"] = f"{data['version']}+k{k}"
+    path = data_dir / "demo-policy.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = None, k: int | None = None,
+             malformed: float = 0.02, seed: int = 7, timeout: float = 110.0) -> Summary:
+    started = time.monotonic()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if input_file is None:
+        from pipeline.generate import TelemetryGenerator
+        input_file = data_dir / "input" / f"demo-{seed}-{events}.ndjson"
+        input_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(input_file, "wb") as handle:
+            for line in TelemetryGenerator(seed, end=dt.datetime.now(dt.timezone.utc)).lines(events, malformed):
+                handle.write(line + b"\n")
+    from pipeline.publish import count_lines, publish_file
+    events_in = count_lines(input_file)
+    policy = demo_policy(data_dir, k)
+    files_before = len(_all_files(data_dir))
+    with EmbeddedBroker(log_path=data_dir / "logs" / "broker.log" if _mk(data_dir / "logs") else None) as broker:
+        from pipeline.topics import ensure_topics
+        ensure_topics(broker.bootstrap, 4)
+        worker = start_worker(broker.bootstrap, data_dir, policy=policy)
+        try:
+            publish_file(input_file, broker.bootstrap, progress=sys.stderr.isatty())
+            wait_for(lambda: accounted(data_dir, events_in), timeout - (time.monotonic() - started),
+                     "every event to land in the lake or the DLQ", worker)
+            far_future = int((dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)).timestamp() * 1000)
+            send_watermark(broker.bootstrap, far_future)
+            wait_for(lambda: windows_released(data_dir), max(10.0, timeout - (time.monotonic() - started)),
+                     "the open windows to close", worker)
+        finally:
+            stop_process(worker)
+    stats = window_stats_totals(data_dir)
+    return Summary(events_in=events_in, dlq=dlq_rows(data_dir), pseudonymized_rows=zone_rows(data_dir, PSEUDONYMIZED),
+                   aggregate_rows=zone_rows(data_dir, AGGREGATES), suppressed_events=stats["suppressed_events"],
+                   late_events=stats["late_events"], windows=stats["windows"],
+                   files_written=len(_all_files(data_dir)) - files_before,
+                   wall_seconds=time.monotonic() - started, data_dir=data_dir)
+
+
+def _mk(path: Path) -> bool:
+    path.mkdir(parents=True, exist_ok=True)
+    return True
+
+
+def _all_files(data_dir: Path) -> list[Path]:
+    return [p for zone in (PSEUDONYMIZED, AGGREGATES, WINDOW_STATS) for p in parquet_files(data_dir, zone)] + \
+        list((data_dir / "dlq").rglob("*.ndjson"))

@@ -1,0 +1,32 @@
+"""Masking hierarchy builder: `prefix:1,2,3` replaces the last N characters with `*` at each level."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.hierarchies.base import Hierarchy, HierarchyError, hierarchy_from_columns
+
+name = "prefix"
+
+
+def parse_params(params: str) -> dict:
+    """Parse a comma list of mask lengths, strictly increasing."""
+    try:
+        masks = [int(m) for m in params.split(",") if m.strip()]
+    except ValueError as exc:
+        raise HierarchyError(f"prefix: mask lengths must be integers ({exc})") from exc
+    if not masks or masks[0] < 1 or any(a >= b for a, b in zip(masks, masks[1:])):
+        raise HierarchyError("prefix: give strictly increasing positive mask lengths, e.g. prefix:1,2,3")
+    return {"masks": masks}
+
+
+def mask(value: str, count: int) -> str:
+    """Replace the last ``count`` characters of ``value`` (all of it if shorter) with `*`."""
+    keep = max(len(value) - count, 0)
+    return value[:keep] + "*" * (len(value) - keep)
+
+
+def build(column: str, values: np.ndarray, params: dict) -> Hierarchy:
+    """Mask more trailing characters at each level, then `*`."""
+    levels = [np.array([mask(str(v), n) for v in values], dtype=object) for n in params["masks"]]
+    return hierarchy_from_columns(column, values, levels)

@@ -1,0 +1,1 @@
+"""Streaming k-anonymity aggregation: windowed cell counts released only with ≥ k distinct subjects."""

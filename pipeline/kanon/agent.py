@@ -1,0 +1,160 @@
+"""k-anonymity agent: batches → per-cell state in a faust table (changelog-backed) → window release on watermark.
+
+State keys (bytes, raw serializer), all carrying the source partition so each worker releases only its own:
+  c|<partition>|<window ms>|<cell json>  → {"e": events, "u": [subjects], "b": [batch ids applied]}
+  wm|<partition>                         → highest event-time bucket seen (ms)
+  closed|<partition>                     → windows ending at or before this (ms) are released
+Applying a batch is idempotent (its id is recorded per cell), so a replay after a crash counts nothing twice;
+a release is deterministic and written under a deterministic batch id, so a re-release overwrites itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+import orjson
+
+from pipeline.kanon.core import CellState, late_table, pre_aggregate, release_tables, release_window
+from pipeline.policy.loader import CompiledPolicy
+from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
+
+log = logging.getLogger(__name__)
+
+
+def time_column(policy: CompiledPolicy) -> str:
+    for op in policy.operators:
+        if op.name == "time_bucket":
+            return op.output
+    raise ValueError("the k-anonymity stage needs a time_bucket operator on occurred_at in the policy")
+
+
+def control_message(watermark_ms: int) -> bytes:
+    """Advance the event-time watermark of a partition (used to close the last windows of a finite run)."""
+    return orjson.dumps({"watermark_ms": int(watermark_ms)})
+
+
+class KAnonState:
+    """Typed access to the faust table holding the windows of the partitions this worker owns."""
+
+    def __init__(self, table):
+        self.table = table
+        self.index: dict[int, dict[int, set[bytes]]] = {}  # partition → window → cell keys (rebuilt on demand)
+
+    def reset_index(self, *_args, **_kwargs) -> None:
+        self.index.clear()
+
+    def windows(self, partition: int) -> dict[int, set[bytes]]:
+        if partition not in self.index:
+            found: dict[int, set[bytes]] = defaultdict(set)
+            prefix = f"c|{partition}|".encode()
+            for key in list(self.table.keys()):
+                if key.startswith(prefix):
+                    found[int(key.split(b"|", 3)[2])].add(key)
+            self.index[partition] = found
+        return self.index[partition]
+
+    def _int(self, key: str) -> int:
+        value = self.table.get(key.encode())
+        return int(value) if value else 0
+
+    def watermark(self, partition: int) -> int:
+        return self._int(f"wm|{partition}")
+
+    def closed(self, partition: int) -> int:
+        return self._int(f"closed|{partition}")
+
+    def set_int(self, key: str, value: int) -> None:
+        self.table[key.encode()] = str(int(value)).encode()
+
+    def apply(self, partition: int, window: int, cell: tuple, update: CellState, batch_id: str) -> None:
+        key = b"c|%d|%d|" % (partition, window) + orjson.dumps(list(cell))
+        current = self.table.get(key)
+        value = orjson.loads(current) if current else {"e": 0, "u": [], "b": []}
+        if batch_id in value["b"]:
+            return  # replayed batch: already counted
+        value["e"] += update.events
+        value["u"] = sorted(set(value["u"]) | update.subjects)
+        value["b"].append(batch_id)
+        self.table[key] = orjson.dumps(value)
+        self.windows(partition)[window].add(key)
+
+    def take_window(self, partition: int, window: int) -> dict[tuple, CellState]:
+        cells = {}
+        for key in sorted(self.windows(partition).get(window, ())):
+            raw = self.table.get(key)
+            if raw is None:
+                continue
+            value = orjson.loads(raw)
+            cells[tuple(orjson.loads(key.split(b"|", 3)[3]))] = CellState(value["e"], set(value["u"]))
+        return cells
+
+    def drop_window(self, partition: int, window: int) -> None:
+        for key in self.windows(partition).pop(window, ()):
+            if key in self.table:
+                del self.table[key]
+
+
+def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None) -> None:
+    config = policy.policy.kanon
+    size_ms = config.window.size_seconds * 1000
+    grace_ms = config.window.grace_seconds * 1000
+    time_col = time_column(policy)
+    table = app.Table("kanon-cells", default=None, key_type=bytes, value_type=bytes, partitions=partitions)
+    state = KAnonState(table)
+    app.on_partitions_revoked.connect(state.reset_index)
+    app.on_partitions_assigned.connect(state.reset_index)
+
+    async def release_due(partition: int) -> None:
+        watermark = state.watermark(partition)
+        closed = state.closed(partition)
+        for window in sorted(state.windows(partition)):
+            if window + size_ms + grace_ms > watermark:
+                break
+            cells = state.take_window(partition, window)
+            by_value: dict[str, dict] = defaultdict(dict)
+            for cell, cell_state in cells.items():
+                by_value[cell[0]][cell] = cell_state
+            releases = [release_window(group, config) for _, group in sorted(by_value.items())]
+            aggregates, stats = release_tables(window, releases, config, policy.version, partition)
+            batch = f"w{window}-p{partition:03d}"
+            if aggregates.num_rows:
+                await topics.aggregates.send(value=encode_table(aggregates), headers=[(HEADER_BATCH_ID, f"agg-{batch}".encode())])
+            await topics.window_stats.send(value=encode_table(stats), headers=[(HEADER_BATCH_ID, f"stats-{batch}".encode())])
+            if metrics:
+                metrics.record_release(stats)
+            state.drop_window(partition, window)
+            closed = max(closed, window + size_ms)
+            state.set_int(f"closed|{partition}", closed)
+            log.info("released window %s partition %d: %d cells published", window, partition, aggregates.num_rows)
+
+    @app.agent(topics.pseudonymized, name="kanon")
+    async def kanon(stream):
+        async for event in stream.events():
+            partition = event.message.partition
+            if header(event.headers, HEADER_KIND) == KIND_CONTROL:
+                mark = orjson.loads(event.value).get("watermark_ms", 0)
+                if mark > state.watermark(partition):
+                    state.set_int(f"wm|{partition}", mark)
+                await release_due(partition)
+                continue
+            batch_id = (header(event.headers, HEADER_BATCH_ID) or b"").decode() or f"o{event.message.offset}"
+            batch = decode_table(event.value)
+            if batch.num_rows == 0:
+                continue
+            closed = state.closed(partition)
+            late: dict[int, int] = defaultdict(int)
+            for (window, cell), update in pre_aggregate(batch, config, time_col).items():
+                if window + size_ms <= closed:
+                    late[window] += update.events
+                else:
+                    state.apply(partition, window, cell, update, batch_id)
+            if late:
+                await topics.window_stats.send(value=encode_table(late_table(late, config, policy.version, partition)),
+                                               headers=[(HEADER_BATCH_ID, f"late-{batch_id}".encode())])
+                if metrics:
+                    metrics.record_late(sum(late.values()))
+            newest = int(batch.column(time_col).cast("int64").to_numpy().max())
+            if newest > state.watermark(partition):
+                state.set_int(f"wm|{partition}", newest)
+            await release_due(partition)

@@ -1,0 +1,67 @@
+"""`anonpipe keys new|list|retire|destroy`: manage the key ring file without ever printing key material."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from pipeline.keys.ring import DESTROYED, PERIODS, RETIRED, KeyRing
+
+KEYRING_OPTION = click.option("--keyring", "keyring_path", envvar="ANONPIPE_KEYRING", required=True,
+                              type=click.Path(dir_okay=False), help="key ring JSON file (mode 0600)")
+
+
+def _load_or_empty(path: str) -> KeyRing:
+    from pathlib import Path
+    return KeyRing.load(path) if Path(path).exists() else KeyRing([])
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Manage pseudonymization keys (one per epoch; destroy = crypto-shredding)."""
+
+
+@keys_group.command("new")
+@KEYRING_OPTION
+@click.option("--period", type=click.Choice(PERIODS), default="monthly", show_default=True)
+@click.option("--at", "at", type=click.DateTime(), default=None,
+              help="a moment inside the epoch to create (default: the epoch after the last key, or now)")
+def keys_new(keyring_path: str, period: str, at: dt.datetime | None) -> None:
+    """Add a random 256-bit key for one epoch."""
+    ring = _load_or_empty(keyring_path)
+    moment = at.replace(tzinfo=dt.timezone.utc) if at else None
+    ring, key = ring.with_new_key(period, moment)
+    ring.save(keyring_path)
+    click.echo(f"created key {key.key_id} valid {key.not_before.isoformat()} .. {key.not_after.isoformat()}")
+
+
+@keys_group.command("list")
+@KEYRING_OPTION
+def keys_list(keyring_path: str) -> None:
+    """Key ids, validity and status (never the secret)."""
+    ring = KeyRing.load(keyring_path)
+    click.echo(f"{'id':<14} {'not_before':<26} {'not_after':<26} status")
+    for key in ring.keys:
+        click.echo(f"{key.key_id:<14} {key.not_before.isoformat():<26} {key.not_after.isoformat():<26} {key.status}")
+
+
+@keys_group.command("retire")
+@KEYRING_OPTION
+@click.argument("key_id")
+def keys_retire(keyring_path: str, key_id: str) -> None:
+    """Stop using a key for new events; it stays held so erasure requests can still be served."""
+    KeyRing.load(keyring_path).with_status(key_id, RETIRED).save(keyring_path)
+    click.echo(f"retired {key_id}")
+
+
+@keys_group.command("destroy")
+@KEYRING_OPTION
+@click.argument("key_id")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+def keys_destroy(keyring_path: str, key_id: str, yes: bool) -> None:
+    """Wipe a key's secret: that epoch's pseudonyms can never be recomputed or linked again."""
+    if not yes:
+        click.confirm(f"destroy key {key_id} for good?", abort=True)
+    KeyRing.load(keyring_path).with_status(key_id, DESTROYED).save(keyring_path)
+    click.echo(f"destroyed {key_id}")

@@ -1,0 +1,21 @@
+"""Keyed HMAC-SHA256 pseudonyms, computed once per distinct value of a batch column."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Iterable
+
+
+def pseudonym(secret: bytes, domain: str, value: str, length: int) -> str:
+    """Hex HMAC-SHA256 of `domain \\0 value` truncated to `length` hex chars.
+
+    The domain (field or entity name) separates pseudonym spaces so the same string in two fields does not
+    produce the same token.
+    """
+    return hmac.digest(secret, f"{domain}\x00{value}".encode("utf-8"), "sha256").hex()[:length]
+
+
+def pseudonym_map(secret: bytes, domain: str, values: Iterable[str], length: int) -> dict[str, str]:
+    """Pseudonyms of the distinct values given."""
+    prefix = f"{domain}\x00".encode("utf-8")
+    return {v: hmac.digest(secret, prefix + v.encode("utf-8"), "sha256").hex()[:length] for v in set(values)}

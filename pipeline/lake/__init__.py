@@ -1,0 +1,1 @@
+"""Parquet lake: zones of hive-partitioned files written atomically at commit points."""

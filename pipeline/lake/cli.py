@@ -1,0 +1,197 @@
+"""Click commands for the lake (`lake compact`, `lake retention`, `query`, `report`, `forget`); see LAKE_COMMANDS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+from pathlib import Path
+
+import click
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from pipeline.keys.ring import KeyRing, KeyRingError
+from pipeline.lake.compaction import CompactionError, compact_zone
+from pipeline.lake.erasure import ERASABLE_FIELDS, ErasureError, forget as forget_person
+from pipeline.lake.layout import ZONES
+from pipeline.lake.query import QueryError, format_table, run_query
+from pipeline.lake.report import ReportError, build_report
+from pipeline.lake.retention import RetentionError, apply_retention, load_retention
+
+# Errors whose messages are written for the operator (and never carry personal data or key material).
+_EXPECTED_ERRORS = (CompactionError, RetentionError, ErasureError, KeyRingError, QueryError, ReportError)
+
+
+def _one_line_errors(command):
+    """Turn expected failures into a single `Error: …` line instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except _EXPECTED_ERRORS as exc:
+            raise click.ClickException(str(exc)) from None
+        except pa.ArrowException as exc:
+            raise click.ClickException(f"could not read or write Parquet: {str(exc).splitlines()[0]}") from None
+        except OSError as exc:
+            raise click.ClickException(f"{exc.strerror or type(exc).__name__}: {exc.filename}") from None
+
+    return wrapper
+
+
+def data_dir_option(command):
+    return click.option("--data-dir", envvar="ANONPIPE_DATA_DIR", default="./data", show_default=True,
+                        type=click.Path(path_type=Path),
+                        help="lake root (env ANONPIPE_DATA_DIR)")(command)
+
+
+def _existing(data_dir: Path) -> Path:
+    if not data_dir.is_dir():
+        raise click.ClickException(f"data dir {data_dir} does not exist (set --data-dir or ANONPIPE_DATA_DIR)")
+    return data_dir
+
+
+def _parse_date(_ctx, _param, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2025-01-31") from None
+
+
+# ---- lake compact / retention -----------------------------------------------------------------------------
+@click.group("lake")
+def lake_group():
+    """Maintain the Parquet lake: compaction and retention."""
+
+
+@lake_group.command("compact")
+@data_dir_option
+@click.option("--zone", "zones", multiple=True, type=click.Choice(ZONES), help="zone(s) to compact (default: all)")
+@click.option("--date", "dates", multiple=True, callback=lambda c, p, v: [_parse_date(c, p, d).isoformat() for d in v],
+              help="only these date partitions, YYYY-MM-DD (repeatable)")
+@click.option("--min-files", default=2, show_default=True, type=click.IntRange(min=2),
+              help="compact a partition only when it has at least this many files")
+@click.option("--dry-run", is_flag=True, help="show what would be merged, change nothing")
+@_one_line_errors
+def compact_command(data_dir, zones, dates, min_files, dry_run):
+    """Merge each date partition's small batch files into one compact file."""
+    data_dir = _existing(data_dir)
+    merged = 0
+    for zone in zones or ZONES:
+        for r in compact_zone(data_dir, zone, min_files=min_files, dry_run=dry_run, dates=set(dates) or None):
+            if r.skipped:
+                continue
+            merged += 1
+            verb = "would merge" if dry_run else "merged"
+            detail = f"{r.rows_in:,} rows in" if dry_run else (
+                f"{r.rows_out:,} rows, {r.duplicate_rows_dropped:,} duplicate rows dropped")
+            click.echo(f"{zone}/{r.partition}: {verb} {r.source_files} files → {r.output} ({detail})")
+    if not merged:
+        click.echo("nothing to compact")
+
+
+@lake_group.command("retention")
+@data_dir_option
+@click.option("--policy", envvar="ANONPIPE_POLICY", type=click.Path(path_type=Path, dir_okay=False),
+              help="policy YAML whose `retention` mapping sets the days per zone (env ANONPIPE_POLICY)")
+@click.option("--today", callback=_parse_date, help="reference date YYYY-MM-DD (default: today, UTC)")
+@click.option("--dry-run", is_flag=True, help="list what would be removed, delete nothing")
+@_one_line_errors
+def retention_command(data_dir, policy, today, dry_run):
+    """Delete date partitions older than each zone's retention."""
+    data_dir = _existing(data_dir)
+    days = load_retention(policy)
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    expired = apply_retention(data_dir, days, today, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for part in expired:
+        click.echo(f"{verb} {part.zone}/{part.path.name} ({part.files} files, {part.bytes:,} bytes; "
+                   f"keep {days[part.zone]} days)")
+    click.echo(f"{verb} {len(expired)} partition(s) as of {today.isoformat()}")
+
+
+# ---- query ------------------------------------------------------------------------------------------------
+@click.command("query")
+@click.argument("sql")
+@data_dir_option
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "parquet"]), default="table", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="write the result here (required for parquet)")
+@click.option("--max-rows", default=100, show_default=True, type=click.IntRange(min=1),
+              help="rows shown by --format table")
+@_one_line_errors
+def query_command(sql, data_dir, fmt, out, max_rows):
+    """Run SQL over the views `events` (pseudonymized, restricted), `aggregates` and `window_stats`."""
+    data_dir = _existing(data_dir)
+    if fmt == "parquet" and out is None:
+        raise click.ClickException("--format parquet needs --out FILE")
+    result = run_query(data_dir, sql)
+    if fmt == "parquet":
+        pq.write_table(result, out, compression="zstd")
+    elif fmt == "csv":
+        sink = str(out) if out else pa.BufferOutputStream()
+        pacsv.write_csv(result, sink)
+        if out is None:
+            sys.stdout.write(sink.getvalue().to_pybytes().decode("utf-8"))
+    else:
+        text = format_table(result, max_rows=max_rows)
+        if out:
+            out.write_text(text + "\n", encoding="utf-8")
+        else:
+            click.echo(text)
+    if out:
+        click.echo(f"wrote {result.num_rows} rows to {out}", err=True)
+
+
+# ---- report -----------------------------------------------------------------------------------------------
+@click.command("report")
+@data_dir_option
+@click.option("--out", default="report.html", show_default=True, type=click.Path(path_type=Path, dir_okay=False))
+@_one_line_errors
+def report_command(data_dir, out):
+    """Write a self-contained HTML report from the anonymous zones (aggregates, window_stats)."""
+    data_dir = _existing(data_dir)
+    data = build_report(data_dir, out)
+    click.echo(f"wrote {out} ({len(data.sections)} sections)")
+
+
+# ---- forget -----------------------------------------------------------------------------------------------
+def _read_stdin_id(value: str | None) -> str | None:
+    """`-` reads the id from stdin so it stays out of shell history and the process list."""
+    if value != "-":
+        return value
+    line = sys.stdin.readline().strip()
+    if not line:
+        raise click.ClickException("expected an identifier on stdin")
+    return line
+
+
+@click.command("forget")
+@data_dir_option
+@click.option("--user-id", help="the person's user id ('-' reads it from stdin)")
+@click.option("--device-id", help="the person's device id ('-' reads it from stdin)")
+@click.option("--keyring", envvar="ANONPIPE_KEYRING", required=True,
+              type=click.Path(path_type=Path, dir_okay=False), help="key ring file, mode 0600 (env ANONPIPE_KEYRING)")
+@_one_line_errors
+def forget_command(data_dir, user_id, device_id, keyring):
+    """Erase one person's rows from the pseudonymized zone under every key still held; audit the request."""
+    data_dir = _existing(data_dir)
+    identifiers = {name: value for name, value in (("user_id", _read_stdin_id(user_id)),
+                                                   ("device_id", _read_stdin_id(device_id))) if value}
+    if not identifiers:
+        raise click.ClickException("give --user-id and/or --device-id")
+    ring = KeyRing.load(keyring)
+    if not ring.held_keys():
+        raise click.ClickException("the key ring holds no usable key: pseudonyms cannot be recomputed "
+                                   "(data under destroyed keys is already unlinkable)")
+    result, log = forget_person(data_dir, ring, identifiers, ERASABLE_FIELDS)
+    click.echo(f"removed {result.rows_removed} rows from {result.files_rewritten} of {result.files_scanned} files "
+               f"(keys checked: {len(result.keys_checked)}); audit entry appended to {log}")
+
+
+LAKE_COMMANDS = [lake_group, query_command, report_command, forget_command]

@@ -1,0 +1,53 @@
+"""Observability for the worker: Prometheus metrics on a private registry and JSON/secret-safe logging."""
+
+from pipeline.observability.logging import (
+    JsonFormatter,
+    SecretRedactingFilter,
+    configure_logging,
+    install_redacting_excepthooks,
+    logging_dict_config,
+    redact,
+    register_secret,
+)
+from pipeline.observability.metrics import (
+    BATCH_SECONDS,
+    CONSUMER_LAG,
+    DLQ_EVENTS,
+    EVENTS_IN,
+    EVENTS_OUT,
+    LATE_EVENTS,
+    REGISTRY,
+    SUPPRESSED_EVENTS,
+    WINDOW_LAG_SECONDS,
+    BatchObservation,
+    PipelineMetrics,
+    observe_batch,
+    record_watermark,
+    start_metrics_server,
+    stop_metrics_servers,
+)
+
+__all__ = [
+    "BATCH_SECONDS",
+    "CONSUMER_LAG",
+    "DLQ_EVENTS",
+    "EVENTS_IN",
+    "EVENTS_OUT",
+    "LATE_EVENTS",
+    "REGISTRY",
+    "SUPPRESSED_EVENTS",
+    "WINDOW_LAG_SECONDS",
+    "BatchObservation",
+    "PipelineMetrics",
+    "JsonFormatter",
+    "SecretRedactingFilter",
+    "configure_logging",
+    "install_redacting_excepthooks",
+    "logging_dict_config",
+    "observe_batch",
+    "record_watermark",
+    "redact",
+    "register_secret",
+    "start_metrics_server",
+    "stop_metrics_servers",
+]

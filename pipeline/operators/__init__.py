@@ -1,0 +1,1 @@
+"""Field operators: one small file each, listed in an explicit registry."""

@@ -1,0 +1,28 @@
+"""`keep`: pass a scalar field through unchanged (as a string, or a declared type)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pyarrow as pa
+
+from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult
+
+_TYPES = {"string": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+
+
+class KeepParams(OperatorParams):
+    type: Literal["string", "int", "float", "bool"] = "string"
+
+
+class Keep(Operator):
+    name = "keep"
+    Params = KeepParams
+
+    def output_schema(self) -> list[pa.Field]:
+        return [pa.field(self.output, _TYPES[self.params.type])]
+
+    def apply(self, values: list, ctx: BatchContext) -> OperatorResult:
+        if self.params.type == "string":
+            values = [None if v is None else str(v) for v in values]
+        return OperatorResult({self.output: pa.array(values, type=_TYPES[self.params.type])})

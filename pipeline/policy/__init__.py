@@ -1,0 +1,1 @@
+"""Deployment privacy policy: one declarative, validated YAML file (fields → operators, k, windows, keys, retention)."""

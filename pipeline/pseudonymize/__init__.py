@@ -1,0 +1,1 @@
+"""Pseudonymize stage: validated events → policy-driven, column-wise de-identified Arrow batches."""

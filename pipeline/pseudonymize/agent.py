@@ -1,0 +1,74 @@
+"""Ingest agent: raw envelope → validate core → pseudonymize core → pseudonymized batches + DLQ (thin I/O shell)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zlib
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.keys.ring import KeyRing
+from pipeline.policy.loader import CompiledPolicy
+from pipeline.pseudonymize.core import pseudonymize_batch
+from pipeline.validate.core import TimeBounds, validate_batch
+from pipeline.validate.rejects import INTERNAL_ERROR, Reject, encode_rejects
+from pipeline.wire import HEADER_BATCH_ID, KIND_DATA, HEADER_KIND, encode_table
+
+log = logging.getLogger(__name__)
+
+
+def partition_for(value: str | None, partitions: int) -> int:
+    """Stable partition of a partition-column value (crc32, same in every worker and language)."""
+    return zlib.crc32((value or "").encode("utf-8")) % partitions
+
+
+def split_by_partition(table: pa.Table, column: str, partitions: int) -> dict[int, pa.Table]:
+    values = table.column(column).to_pylist()
+    cache: dict = {}
+    targets = np.fromiter((cache.setdefault(v, partition_for(v, partitions)) for v in values), dtype=np.int32,
+                          count=len(values))
+    return {int(p): table.filter(pa.array(targets == p)) for p in np.unique(targets)}
+
+
+def raw_batch_id(partition: int, offset: int) -> str:
+    return f"r{partition:03d}-{offset:019d}"
+
+
+def internal_error_reject(payload: bytes, source: dict, exc: Exception) -> Reject:
+    # Only the exception type: its text could quote event values.
+    return Reject(INTERNAL_ERROR, f"pipeline error {type(exc).__name__} while processing the envelope", payload, source)
+
+
+def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int, metrics=None) -> None:
+    bounds = TimeBounds(max_age=dt.timedelta(days=policy.policy.validation.max_age_days),
+                        max_future=dt.timedelta(minutes=policy.policy.validation.max_future_minutes))
+    services: dict = {}
+    partition_column = policy.policy.kanon.partition_column
+
+    @app.agent(topics.raw, name="ingest")
+    async def ingest(stream):
+        async for event in stream.events():
+            message = event.message
+            source = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+            batch_id = raw_batch_id(message.partition, message.offset)
+            payload = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
+            try:
+                valid = validate_batch([(payload, source)], bounds=bounds)
+                result = pseudonymize_batch(valid.events, policy, ring, services, source)
+                rejects = valid.rejects + result.rejects
+            except Exception as exc:  # a poison message must not stop the worker: dead-letter it whole
+                log.error("envelope %s failed in the kernel (%s); dead-lettered", batch_id, type(exc).__name__)
+                await topics.dlq.send(value=encode_rejects([internal_error_reject(payload, source, exc)]),
+                                      headers=[(HEADER_BATCH_ID, batch_id.encode())])
+                continue
+            for dest, part in split_by_partition(result.table, partition_column, partitions).items():
+                await topics.pseudonymized.send(
+                    value=encode_table(part), partition=dest,
+                    headers=[(HEADER_BATCH_ID, f"{batch_id}-q{dest}".encode()), (HEADER_KIND, KIND_DATA)])
+            if rejects:
+                await topics.dlq.send(value=encode_rejects(rejects), headers=[(HEADER_BATCH_ID, batch_id.encode())])
+            if metrics:
+                metrics.record_ingest(len(valid.events) + len(valid.rejects), result.table.num_rows, rejects)
+

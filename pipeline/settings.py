@@ -1,0 +1,58 @@
+"""Worker settings, one section per concern, read from CLI flags and ANONPIPE_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TOPIC_RAW = "telemetry.raw"
+TOPIC_DLQ = "telemetry.dlq"
+TOPIC_PSEUDONYMIZED = "telemetry.pseudonymized"
+TOPIC_AGGREGATES = "telemetry.aggregates"
+TOPIC_WINDOW_STATS = "telemetry.window-stats"
+ALL_TOPICS = (TOPIC_RAW, TOPIC_DLQ, TOPIC_PSEUDONYMIZED, TOPIC_AGGREGATES, TOPIC_WINDOW_STATS)
+APP_ID = "anonpipe"
+
+
+@dataclass
+class KafkaSettings:
+    """How to reach the cluster."""
+
+    bootstrap: str = "127.0.0.1:9092"
+    """Comma-separated host:port list."""
+    security_protocol: str = "PLAINTEXT"
+    """PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."""
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
+    ssl_cafile: str | None = None
+    partitions: int = 4
+    """Partition count used when this worker creates missing topics."""
+    embedded: bool = False
+    """True on the embedded Tansu broker: enables the workarounds listed in docs/tansu.md."""
+
+
+@dataclass
+class WorkerSettings:
+    """Everything one worker process needs."""
+
+    kafka: KafkaSettings
+    data_dir: Path
+    """Lake root (zones under lake/, restricted DLQ under dlq/)."""
+    policy_path: str | None = None
+    """Policy YAML; None = the packaged default policy."""
+    keyring_path: str | None = None
+    """Key ring JSON (mode 0600); None only in demo mode."""
+    demo: bool = False
+    """Demo mode: an ephemeral in-memory key ring may be generated (and the worker says so)."""
+    web_port: int = 6066
+    metrics_port: int = 0
+    """Prometheus endpoint port; 0 disables it."""
+    log_format: str = "text"
+    log_level: str = "INFO"
+    worker_id: str = field(default_factory=lambda: os.environ.get("HOSTNAME", "worker"))
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"ANONPIPE_{name}", default)

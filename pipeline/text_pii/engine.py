@@ -1,0 +1,184 @@
+"""TextPiiEngine: find PII in free text with Presidio (offline) and replace, pseudonymize or redact it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence
+
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+from .nlp import PrefixContextEnhancer, build_nlp_engine
+from .recognizers import RecognizerSet, build_recognizers, load_config
+from .recognizers.natasha_ner import NATASHA_LABELS
+
+ACTIONS = frozenset({"replace", "pseudonymize", "redact"})
+DEFAULT_ACTION_KEY = "DEFAULT"
+DEFAULT_ACTION = "replace"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One detected entity: text[start:end] is of entity_type with confidence score."""
+
+    entity_type: str
+    start: int
+    end: int
+    score: float
+
+
+def resolve_overlaps(findings: Iterable[Finding]) -> list[Finding]:
+    """Keep non-overlapping findings, sorted by start.
+
+    Rule: among overlapping findings the higher score wins; on equal scores the longer
+    span wins; on equal length the earlier start wins. Greedy in that order, so a kept
+    finding is never displaced by a later one.
+    """
+    ranked = sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.start, f.entity_type))
+    kept: list[Finding] = []
+    for candidate in ranked:
+        if all(candidate.end <= other.start or other.end <= candidate.start for other in kept):
+            kept.append(candidate)
+    kept.sort(key=lambda f: f.start)
+    return kept
+
+
+class TextPiiEngine:
+    """Analyzer built once (recognizers, blank spaCy pipelines); reused for every text and batch."""
+
+    def __init__(
+        self,
+        analyzer: AnalyzerEngine,
+        recognizer_set: RecognizerSet,
+        languages: Sequence[str],
+        score_threshold: float,
+    ):
+        self._analyzer = analyzer
+        self._languages = tuple(languages)
+        self._score_threshold = score_threshold
+        self._prefilter = recognizer_set.prefilter
+        self._canonical_forms = dict(recognizer_set.canonical_forms)
+        self.entity_types: frozenset[str] = recognizer_set.entity_types
+        # Policies may name NER types even when NER is off; anything else is a typo.
+        self._nameable_types = self.entity_types | frozenset(NATASHA_LABELS.values())
+        self.ner_enabled = any(t in self.entity_types for t in NATASHA_LABELS.values())
+
+    @classmethod
+    def from_config(
+        cls,
+        config_path: str | Path | None = None,
+        *,
+        languages: Sequence[str] = ("ru", "kk"),
+        use_ner: bool = False,
+    ) -> "TextPiiEngine":
+        """Build the engine from conf/recognizers.yaml (or config_path) without network access."""
+        languages = list(languages)
+        config = load_config(config_path)
+        recognizer_set = build_recognizers(config, languages, use_ner=use_ner)
+        for recognizer in recognizer_set.recognizers:
+            # Load now (natasha's models), not lazily inside the first batch.
+            recognizer.load()
+            recognizer.is_loaded = True
+        enhancer_conf = config.get("context_enhancer") or {}
+        analyzer = AnalyzerEngine(
+            registry=RecognizerRegistry(
+                recognizers=recognizer_set.recognizers, supported_languages=languages
+            ),
+            nlp_engine=build_nlp_engine(languages),
+            supported_languages=languages,
+            context_aware_enhancer=PrefixContextEnhancer(
+                context_similarity_factor=float(enhancer_conf.get("similarity_factor", 0.35)),
+                min_score_with_context_similarity=float(enhancer_conf.get("min_score_with_context", 0.4)),
+                context_prefix_count=int(enhancer_conf.get("words_before", 5)),
+                context_suffix_count=int(enhancer_conf.get("words_after", 2)),
+            ),
+        )
+        return cls(analyzer, recognizer_set, languages, float(config.get("score_threshold", 0.5)))
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages this engine has pipelines and recognizers for."""
+        return self._languages
+
+    def _check_language(self, language: str) -> None:
+        if language not in self._languages:
+            raise ValueError(f"language {language!r} not configured; engine has {self._languages}")
+
+    def may_contain_pii(self, text: str) -> bool:
+        """Cheap pre-filter: False only when no configured recognizer could match text."""
+        return bool(text) and (self._prefilter is None or self._prefilter.search(text) is not None)
+
+    def analyze(self, text: str, language: str = "ru") -> list[Finding]:
+        """Non-overlapping findings in text, sorted by start."""
+        self._check_language(language)
+        if not self.may_contain_pii(text):
+            return []
+        results = self._analyzer.analyze(
+            text=text, language=language, score_threshold=self._score_threshold
+        )
+        return resolve_overlaps(Finding(r.entity_type, r.start, r.end, r.score) for r in results)
+
+    def _actions_by_type(
+        self, actions: Mapping[str, str], pseudonymize: Callable[[str, str], str] | None
+    ) -> dict[str, str]:
+        unknown_actions = set(actions.values()) - ACTIONS
+        if unknown_actions:
+            raise ValueError(f"unknown actions {sorted(unknown_actions)}; use one of {sorted(ACTIONS)}")
+        unknown_types = set(actions) - self._nameable_types - {DEFAULT_ACTION_KEY}
+        if unknown_types:
+            raise ValueError(f"unknown entity types {sorted(unknown_types)}; known: {sorted(self._nameable_types)}")
+        fallback = actions.get(DEFAULT_ACTION_KEY, DEFAULT_ACTION)
+        by_type = {entity: actions.get(entity, fallback) for entity in self.entity_types}
+        if pseudonymize is None and "pseudonymize" in by_type.values():
+            raise ValueError("an entity type is set to 'pseudonymize' but no pseudonymize callable was given")
+        return by_type
+
+    def anonymize_batch(
+        self,
+        texts: Sequence[str | None],
+        *,
+        actions: Mapping[str, str],
+        pseudonymize: Callable[[str, str], str] | None = None,
+        language: str = "ru",
+    ) -> list[str | None]:
+        """Anonymize each text; None stays None, texts without findings come back unchanged.
+
+        pseudonymize(entity_type, canonical_value) returns the keyed token; the text gets
+        "<ENTITY_TYPE:token>". "replace" writes "<ENTITY_TYPE>", "redact" removes the span.
+        """
+        self._check_language(language)
+        by_type = self._actions_by_type(actions, pseudonymize)
+        # One batch often repeats a value (same phone in many events): pseudonymize it once.
+        tokens: dict[tuple[str, str], str] = {}
+
+        def replacement(entity_type: str, value: str) -> str:
+            action = by_type[entity_type]
+            if action == "redact":
+                return ""
+            if action == "replace":
+                return f"<{entity_type}>"
+            key = (entity_type, self._canonical_forms.get(entity_type, str)(value))
+            if key not in tokens:
+                tokens[key] = pseudonymize(*key)
+            return f"<{entity_type}:{tokens[key]}>"
+
+        anonymized: list[str | None] = []
+        for text in texts:
+            if text is None or not self.may_contain_pii(text):
+                anonymized.append(text)
+                continue
+            findings = self.analyze(text, language)
+            anonymized.append(_rewrite(text, findings, replacement) if findings else text)
+        return anonymized
+
+
+def _rewrite(text: str, findings: Sequence[Finding], replacement: Callable[[str, str], str]) -> str:
+    """text with each (sorted, non-overlapping) finding's span swapped for its replacement."""
+    pieces: list[str] = []
+    cursor = 0
+    for finding in findings:
+        pieces.append(text[cursor:finding.start])
+        pieces.append(replacement(finding.entity_type, text[finding.start:finding.end]))
+        cursor = finding.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)

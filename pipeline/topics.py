@@ -1,0 +1,29 @@
+"""Create the pipeline's topics (idempotent) with kafka-python's admin client."""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from pipeline.settings import ALL_TOPICS, APP_ID
+
+
+def changelog_topics() -> list[str]:
+    return [f"{APP_ID}-kanon-cells-changelog"]
+
+
+def ensure_topics(bootstrap: str, partitions: int, replication: int = 1, **client_options) -> list[str]:
+    """Create missing topics; returns the names created. Existing topics are left as they are."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="anonpipe-admin", **client_options)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [t for t in (*ALL_TOPICS, *changelog_topics()) if t not in existing]
+        if wanted:
+            try:
+                admin.create_topics([NewTopic(t, partitions, replication) for t in wanted])
+            except TopicAlreadyExistsError:
+                pass  # another worker won the race
+        return wanted
+    finally:
+        admin.close()

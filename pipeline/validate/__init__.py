@@ -1,0 +1,1 @@
+"""Validate stage: raw envelopes → schema-valid events and dead-letter rejects."""

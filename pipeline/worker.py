@@ -1,0 +1,74 @@
+"""Run one worker process: load policy and keys, check the data dir and broker, create topics, run the faust app."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from pipeline.broker import BrokerError, wait_until_ready
+from pipeline.keys.ring import KeyRing, KeyRingError, ephemeral_ring
+from pipeline.policy.loader import load_policy
+from pipeline.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(RuntimeError):
+    """The worker cannot start; the message is the one line shown to the operator."""
+
+
+def load_ring(settings: WorkerSettings, rotation: str) -> KeyRing:
+    if settings.keyring_path:
+        return KeyRing.load(settings.keyring_path)
+    inline = os.environ.get("ANONPIPE_KEYRING_JSON")
+    if inline:
+        import json
+        try:
+            return KeyRing.from_json(json.loads(inline))
+        except ValueError:
+            raise KeyRingError("ANONPIPE_KEYRING_JSON is not valid key ring JSON") from None
+    if settings.demo:
+        log.warning("demo mode: using an EPHEMERAL in-memory key ring; pseudonyms will not match any other run")
+        return ephemeral_ring(rotation)
+    raise KeyRingError("no key ring: pass --keyring FILE (or ANONPIPE_KEYRING); only --demo runs without one")
+
+
+def prepare(settings: WorkerSettings):
+    """Everything that can fail with a clear message, before faust starts."""
+    data_dir = settings.data_dir
+    if not data_dir.is_dir():
+        raise StartupError(f"data dir {data_dir} does not exist (create it, or pass --data-dir)")
+    if not os.access(data_dir, os.W_OK):
+        raise StartupError(f"data dir {data_dir} is not writable")
+    policy = load_policy(settings.policy_path)
+    ring = load_ring(settings, policy.policy.keys.rotation)
+    if not ring.keys:
+        raise KeyRingError("the key ring holds no keys (run `anonpipe keys new`)")
+    try:
+        wait_until_ready(settings.kafka.bootstrap, timeout=20)
+    except BrokerError as exc:
+        raise StartupError(str(exc)) from None
+    from pipeline.topics import ensure_topics
+    ensure_topics(settings.kafka.bootstrap, settings.kafka.partitions, 1 if settings.kafka.embedded else 3)
+    return policy, ring
+
+
+def run_worker(settings: WorkerSettings) -> None:
+    policy, ring = prepare(settings)
+    from faust import Worker
+
+    from pipeline.app import create_app
+    metrics = None
+    try:
+        from pipeline.observability import metrics as metrics_module
+        if settings.metrics_port:
+            metrics_module.start_metrics_server(settings.metrics_port)
+        metrics = getattr(metrics_module, "PipelineMetrics", lambda: None)()
+    except ImportError:
+        pass
+    app = create_app(settings, policy, ring, metrics)
+    log.info("worker %s: policy %s, %d key(s), broker %s, data dir %s", settings.worker_id, policy.version,
+             len(ring.keys), settings.kafka.bootstrap, Path(settings.data_dir).resolve())
+    worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()

@@ -1,0 +1,25 @@
+"""LAKE_COMMANDS: the shape the lead registers, and --data-dir from the environment."""
+
+from __future__ import annotations
+
+import click
+
+from pipeline.lake.cli import LAKE_COMMANDS, lake_group, query_command
+
+
+def test_exported_commands():
+    names = {c.name: c for c in LAKE_COMMANDS}
+    assert set(names) == {"lake", "query", "report", "forget"}
+    assert isinstance(names["lake"], click.Group)
+    assert set(names["lake"].commands) == {"compact", "retention"}
+    leaves = [names["query"], names["report"], names["forget"], *names["lake"].commands.values()]
+    for command in leaves:
+        assert "--data-dir" in [opt for p in command.params for opt in getattr(p, "opts", [])], command.name
+
+
+def test_data_dir_comes_from_environment(data_dir, run):
+    result = run(query_command, ["SELECT count(*) AS n FROM window_stats"], env={"ANONPIPE_DATA_DIR": str(data_dir)})
+    assert result.exit_code == 0, result.output
+    assert "96" in result.output  # 4 days × 24 hourly windows
+    missing = run(lake_group, ["compact"], env={"ANONPIPE_DATA_DIR": str(data_dir / "nope")})
+    assert missing.exit_code == 1 and str(data_dir / "nope") in missing.output

@@ -1,0 +1,1 @@
+"""Tests for pipeline.text_pii."""
