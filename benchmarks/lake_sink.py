@@ -1,6 +1,6 @@
 """Sink throughput: per-message `write_batch` files vs a buffered sink vs one `pq.write_table`, in rows/s.
 
-Run: python benchmarks/lake_sink.py [--rows 200000] [--batch-rows 1000] [--buffer-rows 50000] [--dir PATH]
+Run: python benchmarks/lake_sink.py [--rows 200000] [--batch-rows 1000] [--buffer-rows 100000] [--dir PATH]
 `--dir` should be on the lake's real disk: the sink fsyncs every file and its folder, and that cost depends on
 the device.
 """
@@ -83,34 +83,40 @@ def synthetic_rows(n: int, seed: int = 7) -> pa.Table:
     return table.append_column("event_date", dates).sort_by("event_hour")
 
 
-def _with_batch_id(table: pa.Table, batch_id: str) -> pa.Table:
-    return table.append_column("batch_id", pa.array([batch_id] * table.num_rows, pa.string()))
-
-
-def per_message(table: pa.Table, root: Path, batch_rows: int) -> None:
-    """What the sink does now: one write_batch (atomic, fsynced files) per ~1k-row message."""
+def messages(table: pa.Table, batch_rows: int) -> list[tuple[str, pa.Table]]:
+    """The sink's input: (batch id, rows) per source message, built before timing starts."""
+    out = []
     for i, offset in enumerate(range(0, table.num_rows, batch_rows)):
         batch_id = f"r001-{i:019d}-p0"
-        write_batch(root, PSEUDONYMIZED, _with_batch_id(table.slice(offset, batch_rows), batch_id), batch_id)
+        rows = table.slice(offset, batch_rows)
+        out.append((batch_id, rows.append_column("batch_id", pa.array([batch_id] * rows.num_rows, pa.string()))))
+    return out
 
 
-def buffered(table: pa.Table, root: Path, batch_rows: int, buffer_rows: int) -> None:
+def per_message(msgs: list[tuple[str, pa.Table]], root: Path) -> None:
+    """What the sink does now: one write_batch (atomic, fsynced files) per ~1k-row message."""
+    for batch_id, rows in msgs:
+        write_batch(root, PSEUDONYMIZED, rows, batch_id)
+
+
+def buffered(msgs: list[tuple[str, pa.Table]], root: Path, buffer_rows: int) -> None:
     """Buffered sink: collect messages, one write_batch per ~buffer_rows, ack their offsets after the write."""
-    pending, pending_rows, first = [], 0, 0
-    for i, offset in enumerate(range(0, table.num_rows, batch_rows)):
-        pending.append(_with_batch_id(table.slice(offset, batch_rows), f"r001-{i:019d}-p0"))
-        pending_rows += pending[-1].num_rows
-        if pending_rows >= buffer_rows or offset + batch_rows >= table.num_rows:
-            batch_id = f"r001-{first:019d}-{i:019d}-p0"  # offset range of the buffered messages
-            write_batch(root, PSEUDONYMIZED, pa.concat_tables(pending), batch_id)
-            pending, pending_rows, first = [], 0, i + 1
+    pending, pending_rows = [], 0
+    for i, (_, rows) in enumerate(msgs):
+        pending.append(rows)
+        pending_rows += rows.num_rows
+        if pending_rows >= buffer_rows or i == len(msgs) - 1:
+            first = msgs[i + 1 - len(pending)][0].split("-")[1]
+            # The file is named after the offset range it covers, so a replay of the same range rewrites it.
+            write_batch(root, PSEUDONYMIZED, pa.concat_tables(pending).combine_chunks(), f"r001-{first}-{i:019d}-p0")
+            pending, pending_rows = [], 0
 
 
-def per_message_plain(table: pa.Table, root: Path, batch_rows: int) -> None:
-    """Same files as per_message but without temp-name, rename and fsync: isolates the durability cost."""
+def per_message_plain(msgs: list[tuple[str, pa.Table]], root: Path) -> None:
+    """One plain pq.write_table per message: no partition split, temp name, rename or fsync (diagnostic)."""
     root.mkdir(parents=True, exist_ok=True)
-    for i, offset in enumerate(range(0, table.num_rows, batch_rows)):
-        pq.write_table(table.slice(offset, batch_rows), root / f"{i}.parquet", compression=PARQUET_COMPRESSION)
+    for batch_id, rows in msgs:
+        pq.write_table(rows, root / f"{batch_id}.parquet", compression=PARQUET_COMPRESSION)
 
 
 def single_write(table: pa.Table, root: Path, compression: str) -> None:
@@ -118,14 +124,14 @@ def single_write(table: pa.Table, root: Path, compression: str) -> None:
     pq.write_table(table, root / "all.parquet", compression=compression)
 
 
-def timed(fn, table: pa.Table, workdir: Path, repeats: int, *args) -> tuple[float, float]:
+def timed(fn, data, rows: int, workdir: Path, repeats: int, *args) -> tuple[float, float]:
     """(best, median) rows/s over `repeats` runs, each into a fresh folder (a rewrite would hit warm files)."""
     rates = []
     for r in range(repeats):
         target = workdir / f"run-{fn.__name__}-{r}"
         start = time.perf_counter()
-        fn(table, target, *args)
-        rates.append(table.num_rows / (time.perf_counter() - start))
+        fn(data, target, *args)
+        rates.append(rows / (time.perf_counter() - start))
         shutil.rmtree(target)
     return max(rates), statistics.median(rates)
 
@@ -134,31 +140,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--batch-rows", type=int, default=1_000, help="rows per source message")
-    parser.add_argument("--buffer-rows", type=int, default=50_000, help="rows per file in the buffered variant")
+    parser.add_argument("--buffer-rows", type=int, default=100_000, help="rows per file in the buffered variant")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--dir", type=Path, default=None, help="scratch folder on the lake's disk (default: a temp dir)")
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="scratch folder on the lake's disk (default: a temp dir)")
     args = parser.parse_args(argv)
 
-    table = synthetic_rows(args.rows)
-    baseline_table = _with_batch_id(table, "r001-0-p0")
+    msgs = messages(synthetic_rows(args.rows), args.batch_rows)
+    whole = pa.concat_tables(rows for _, rows in msgs).combine_chunks()  # the same rows, one table
+    n = whole.num_rows
     workdir = Path(tempfile.mkdtemp(prefix="lake-sink-bench-", dir=args.dir))
     try:
-        one_zstd = timed(single_write, baseline_table, workdir, args.repeats, PARQUET_COMPRESSION)
-        one_default = timed(single_write, baseline_table, workdir, args.repeats, "snappy")
-        each = timed(per_message, table, workdir, args.repeats, args.batch_rows)
-        each_plain = timed(per_message_plain, baseline_table, workdir, args.repeats, args.batch_rows)
-        buffer = timed(buffered, table, workdir, args.repeats, args.batch_rows, args.buffer_rows)
+        one_zstd = timed(single_write, whole, n, workdir, args.repeats, PARQUET_COMPRESSION)
+        one_default = timed(single_write, whole, n, workdir, args.repeats, "snappy")
+        each = timed(per_message, msgs, n, workdir, args.repeats)
+        each_plain = timed(per_message_plain, msgs, n, workdir, args.repeats)
+        buffer = timed(buffered, msgs, n, workdir, args.repeats, args.buffer_rows)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"rows: {args.rows:,} in messages of {args.batch_rows:,} rows; scratch on {args.dir or tempfile.gettempdir()}")
+    scratch = args.dir or tempfile.gettempdir()
+    print(f"rows: {args.rows:,} in messages of {args.batch_rows:,} rows; scratch on {scratch}")
     print(f"{'variant':58} {'best rows/s':>12} {'median':>12} {'ratio':>7}")
     base = one_zstd[0]
     lines = [
         (f"one pq.write_table, {PARQUET_COMPRESSION} (baseline)", one_zstd),
         ("one pq.write_table, snappy (pyarrow default)", one_default),
         (f"write_batch per message ({args.batch_rows:,} rows/file, fsync each)", each),
-        (f"per-message pq.write_table, no rename/fsync (diagnostic)", each_plain),
+        ("per-message pq.write_table, no rename/fsync (diagnostic)", each_plain),
         (f"buffered write_batch ({args.buffer_rows:,} rows/file)", buffer),
     ]
     for name, (best, median) in lines:

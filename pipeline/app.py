@@ -49,7 +49,7 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
         value_serializer="raw",
         key_serializer="raw",
         topic_partitions=kafka.partitions,
-        topic_replication_factor=1 if kafka.embedded else 3,
+        topic_replication_factor=kafka.replication_factor,
         table_standby_replicas=0,
         consumer_auto_offset_reset="earliest",
         # Short session/heartbeat: the first group join otherwise takes ~30 s (and failover is faster too).

@@ -40,6 +40,17 @@ def wait_until_ready(bootstrap: str, timeout: float = 30.0) -> None:
     from kafka import KafkaAdminClient  # local: kafka-python is slow to import
     from kafka.errors import KafkaError
 
+    import logging
+    kafka_logger = logging.getLogger("kafka")
+    previous_level = kafka_logger.level
+    kafka_logger.setLevel(logging.CRITICAL)  # the probe's own failures are expected; report one line at the end
+    try:
+        _probe(bootstrap, timeout, KafkaAdminClient, KafkaError)
+    finally:
+        kafka_logger.setLevel(previous_level)
+
+
+def _probe(bootstrap: str, timeout: float, KafkaAdminClient, KafkaError) -> None:
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:

@@ -45,6 +45,7 @@ def broker(port: int, host: str) -> None:
 @click.option("--policy", "policy_path", envvar="ANONPIPE_POLICY", default=None, help="policy YAML")
 @click.option("--keyring", "keyring_path", envvar="ANONPIPE_KEYRING", default=None, help="key ring JSON (0600)")
 @click.option("--partitions", envvar="ANONPIPE_PARTITIONS", type=int, default=4, show_default=True)
+@click.option("--replication-factor", type=int, default=None, help="of created topics (default 1 embedded, else 3)")
 @click.option("--embedded", is_flag=True, help="the broker is the embedded Tansu (enables its workarounds)")
 @click.option("--demo", is_flag=True, help="allow an ephemeral key ring (never in production)")
 @click.option("--web-port", envvar="ANONPIPE_WEB_PORT", type=int, default=0, show_default=True)
@@ -57,7 +58,7 @@ def broker(port: int, host: str) -> None:
 @click.option("--sasl-username", envvar="ANONPIPE_SASL_USERNAME", default=None)
 @click.option("--sasl-password", envvar="ANONPIPE_SASL_PASSWORD", default=None)
 @click.option("--ssl-cafile", envvar="ANONPIPE_SSL_CAFILE", default=None)
-def worker(bootstrap, data_dir, policy_path, keyring_path, partitions, embedded, demo, web_port, metrics_port,
+def worker(bootstrap, data_dir, policy_path, keyring_path, partitions, replication_factor, embedded, demo, web_port, metrics_port,
            worker_id, log_format, log_level, security_protocol, sasl_mechanism, sasl_username, sasl_password,
            ssl_cafile) -> None:
     """Run a pipeline worker (all stages; scale out by starting more in the same consumer group)."""
@@ -67,7 +68,7 @@ def worker(bootstrap, data_dir, policy_path, keyring_path, partitions, embedded,
     settings = WorkerSettings(
         kafka=KafkaSettings(bootstrap=bootstrap, security_protocol=security_protocol, sasl_mechanism=sasl_mechanism,
                             sasl_username=sasl_username, sasl_password=sasl_password, ssl_cafile=ssl_cafile,
-                            partitions=partitions, embedded=embedded),
+                            partitions=partitions, replication=replication_factor, embedded=embedded),
         data_dir=data_dir, policy_path=policy_path, keyring_path=keyring_path, demo=demo, web_port=web_port,
         metrics_port=metrics_port, log_format=log_format, log_level=log_level)
     if worker_id:
@@ -117,6 +118,20 @@ def demo(count, input_file, data_dir, k, malformed, seed) -> None:
     _configure_logging("text", "WARNING")
     summary = run_demo(data_dir=data_dir, events=count, input_file=input_file, k=k, malformed=malformed, seed=seed)
     click.echo(summary.render())
+
+
+@cli.command("close-windows")
+@click.option("--bootstrap", envvar="ANONPIPE_BOOTSTRAP", required=True)
+@click.option("--at", "at", type=click.DateTime(), default=None,
+              help="advance the event-time watermark to this UTC time (default: far future = close all)")
+def close_windows(bootstrap: str, at) -> None:
+    """Advance every partition's watermark so open windows are released (end of a finite run or a backfill)."""
+    import datetime as dt
+
+    from pipeline.demo import send_watermark
+    moment = at.replace(tzinfo=dt.timezone.utc) if at else dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)
+    send_watermark(bootstrap, int(moment.timestamp() * 1000))
+    click.echo(f"watermark advanced to {moment.isoformat()} on every partition")
 
 
 cli.add_command(keys_group)

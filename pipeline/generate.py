@@ -192,8 +192,13 @@ class TelemetryGenerator:
 
     def lines(self, count: int, malformed_fraction: float = 0.0) -> Iterator[bytes]:
         """NDJSON lines: valid events, with about `malformed_fraction` replaced by bad ones."""
+        for line, _ in self.labelled_lines(count, malformed_fraction):
+            yield line
+
+    def labelled_lines(self, count: int, malformed_fraction: float = 0.0) -> Iterator[tuple[bytes, bool]]:
+        """(line, is_malformed): tests know which lines the pipeline must dead-letter."""
         for event in self.events(count):
             if malformed_fraction and self.rng.random() < malformed_fraction:
-                yield self.malformed(event)
+                yield self.malformed(event), True
             else:
-                yield orjson.dumps(event)
+                yield orjson.dumps(event), False

@@ -29,8 +29,14 @@ class KafkaSettings:
     ssl_cafile: str | None = None
     partitions: int = 4
     """Partition count used when this worker creates missing topics."""
+    replication: int | None = None
+    """Replication factor of created topics; default 1 on the embedded broker, 3 on a real cluster."""
     embedded: bool = False
     """True on the embedded Tansu broker: enables the workarounds listed in docs/tansu.md."""
+
+    @property
+    def replication_factor(self) -> int:
+        return self.replication or (1 if self.embedded else 3)
 
 
 @dataclass

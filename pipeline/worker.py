@@ -45,13 +45,26 @@ def prepare(settings: WorkerSettings):
     ring = load_ring(settings, policy.policy.keys.rotation)
     if not ring.keys:
         raise KeyRingError("the key ring holds no keys (run `anonpipe keys new`)")
+    _redact_key_material(ring)
     try:
         wait_until_ready(settings.kafka.bootstrap, timeout=20)
     except BrokerError as exc:
         raise StartupError(str(exc)) from None
     from pipeline.topics import ensure_topics
-    ensure_topics(settings.kafka.bootstrap, settings.kafka.partitions, 1 if settings.kafka.embedded else 3)
+    ensure_topics(settings.kafka.bootstrap, settings.kafka.partitions, settings.kafka.replication_factor)
     return policy, ring
+
+
+def _redact_key_material(ring: KeyRing) -> None:
+    """Register every spelling of every secret with the log redaction filter (defence in depth)."""
+    import base64
+    try:
+        from pipeline.observability.logging import register_secret
+    except ImportError:
+        return
+    for key in ring.held_keys():
+        register_secret(key.secret.hex())
+        register_secret(base64.b64encode(key.secret).decode())
 
 
 def run_worker(settings: WorkerSettings) -> None:
@@ -70,5 +83,8 @@ def run_worker(settings: WorkerSettings) -> None:
     app = create_app(settings, policy, ring, metrics)
     log.info("worker %s: policy %s, %d key(s), broker %s, data dir %s", settings.worker_id, policy.version,
              len(ring.keys), settings.kafka.bootstrap, Path(settings.data_dir).resolve())
-    worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False)
+    from pipeline.observability.logging import logging_dict_config
+    # faust replaces the root handlers unless given a config: keep our JSON format and secret redaction.
+    worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False,
+                    logging_config=logging_dict_config(settings.log_format, settings.log_level))
     worker.execute_from_commandline()

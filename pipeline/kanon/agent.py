@@ -2,10 +2,16 @@
 
 State keys (bytes, raw serializer), all carrying the source partition so each worker releases only its own:
   c|<partition>|<window ms>|<cell json>  → {"e": events, "u": [subjects], "b": [batch ids applied]}
-  wm|<partition>                         → highest event-time bucket seen (ms)
+  wm|<partition>|<raw partition>         → highest event-time bucket seen from that raw-topic partition (ms)
+  wmctl|<partition>                      → watermark forced by a control message (end of a finite run)
   closed|<partition>                     → windows ending at or before this (ms) are released
 Applying a batch is idempotent (its id is recorded per cell), so a replay after a crash counts nothing twice;
 a release is deterministic and written under a deterministic batch id, so a re-release overwrites itself.
+
+The watermark of a partition is the minimum, over the raw-topic partitions that fed it, of the newest event time
+each has delivered (as in Flink): raw partitions are consumed at different speeds, and the maximum would close
+windows that a slower partition is still filling. A raw partition that has delivered nothing holds windows open
+until it does, or until a control message advances the watermark (`anonpipe close-windows`).
 """
 
 from __future__ import annotations
@@ -34,24 +40,38 @@ def control_message(watermark_ms: int) -> bytes:
     return orjson.dumps({"watermark_ms": int(watermark_ms)})
 
 
+def source_of(batch_id: str) -> str:
+    """The raw-topic partition a batch came from ("r003-…" → "3"); other producers count as one source."""
+    if batch_id[:1] == "r" and batch_id[1:4].isdigit():
+        return str(int(batch_id[1:4]))
+    return "other"
+
+
 class KAnonState:
     """Typed access to the faust table holding the windows of the partitions this worker owns."""
 
-    def __init__(self, table):
+    def __init__(self, table, sources: list[str]):
         self.table = table
+        self.sources = sources  # raw-topic partitions that feed every partition (missing ones hold windows open)
         self.index: dict[int, dict[int, set[bytes]]] = {}  # partition → window → cell keys (rebuilt on demand)
+        self.source_marks: dict[int, dict[str, int]] = {}  # partition → raw partition → newest time (ms)
 
     def reset_index(self, *_args, **_kwargs) -> None:
         self.index.clear()
+        self.source_marks.clear()
 
     def windows(self, partition: int) -> dict[int, set[bytes]]:
         if partition not in self.index:
             found: dict[int, set[bytes]] = defaultdict(set)
-            prefix = f"c|{partition}|".encode()
+            marks: dict[str, int] = {}
+            prefix, mark_prefix = f"c|{partition}|".encode(), f"wm|{partition}|".encode()
             for key in list(self.table.keys()):
                 if key.startswith(prefix):
                     found[int(key.split(b"|", 3)[2])].add(key)
+                elif key.startswith(mark_prefix):
+                    marks[key[len(mark_prefix):].decode()] = int(self.table[key])
             self.index[partition] = found
+            self.source_marks[partition] = marks
         return self.index[partition]
 
     def _int(self, key: str) -> int:
@@ -59,7 +79,17 @@ class KAnonState:
         return int(value) if value else 0
 
     def watermark(self, partition: int) -> int:
-        return self._int(f"wm|{partition}")
+        self.windows(partition)
+        marks = self.source_marks[partition]
+        slowest = min(marks.get(source, 0) for source in self.sources) if self.sources else 0
+        return max(slowest, self._int(f"wmctl|{partition}"))
+
+    def advance_source(self, partition: int, source: str, newest_ms: int) -> None:
+        self.windows(partition)
+        marks = self.source_marks[partition]
+        if newest_ms > marks.get(source, 0):
+            marks[source] = newest_ms
+            self.set_int(f"wm|{partition}|{source}", newest_ms)
 
     def closed(self, partition: int) -> int:
         return self._int(f"closed|{partition}")
@@ -101,7 +131,7 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None)
     grace_ms = config.window.grace_seconds * 1000
     time_col = time_column(policy)
     table = app.Table("kanon-cells", default=None, key_type=bytes, value_type=bytes, partitions=partitions)
-    state = KAnonState(table)
+    state = KAnonState(table, [str(p) for p in range(partitions)])
     app.on_partitions_revoked.connect(state.reset_index)
     app.on_partitions_assigned.connect(state.reset_index)
 
@@ -134,8 +164,8 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None)
             partition = event.message.partition
             if header(event.headers, HEADER_KIND) == KIND_CONTROL:
                 mark = orjson.loads(event.value).get("watermark_ms", 0)
-                if mark > state.watermark(partition):
-                    state.set_int(f"wm|{partition}", mark)
+                if mark > state._int(f"wmctl|{partition}"):
+                    state.set_int(f"wmctl|{partition}", mark)
                 await release_due(partition)
                 continue
             batch_id = (header(event.headers, HEADER_BATCH_ID) or b"").decode() or f"o{event.message.offset}"
@@ -155,6 +185,7 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None)
                 if metrics:
                     metrics.record_late(sum(late.values()))
             newest = int(batch.column(time_col).cast("int64").to_numpy().max())
-            if newest > state.watermark(partition):
-                state.set_int(f"wm|{partition}", newest)
+            state.advance_source(partition, source_of(batch_id), newest)
+            if metrics:
+                metrics.record_watermark(state.watermark(partition))
             await release_due(partition)

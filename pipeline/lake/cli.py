@@ -121,7 +121,8 @@ def retention_command(data_dir, policy, today, dry_run):
 @click.argument("sql")
 @data_dir_option
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "parquet"]), default="table", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="write the result here (required for parquet)")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="write the result here (required for parquet)")
 @click.option("--max-rows", default=100, show_default=True, type=click.IntRange(min=1),
               help="rows shown by --format table")
 @_one_line_errors

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -48,6 +50,20 @@ class _Source:
     batch_ids: set[str]
     in_manifest: bool = False
     compact: bool = False
+
+
+@contextlib.contextmanager
+def maintenance_lock(data_dir: str | os.PathLike):
+    """Serialize compaction and erasure on one lake.
+
+    Without it, erasure could rewrite a source file that a running compaction has already copied, and the
+    compaction would then delete the cleaned file and keep the person's rows in the compact file.
+    """
+    path = Path(data_dir) / "lake" / ".maintenance.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file is closed, also on a crash
+        yield
 
 
 # ---- manifest ---------------------------------------------------------------------------------------------
@@ -168,7 +184,7 @@ def _is_already_compact(manifest: dict[str, list[str]], sources: list[_Source]) 
 
 # ---- the operation ----------------------------------------------------------------------------------------
 def compact_partition(partition_dir: Path, zone: str, min_files: int = 2, dry_run: bool = False) -> PartitionResult:
-    """Merge every file of one partition into `compact-<hash>.parquet`; see module docstring for the order."""
+    """Merge every file of one partition into `compact-<hash>.parquet`; callers hold `maintenance_lock`."""
     manifest, sources = _gather_sources(partition_dir)
     result = PartitionResult(zone, partition_dir.name, len(sources))
     if not sources:
@@ -229,8 +245,9 @@ def compact_zone(data_dir: str | os.PathLike, zone: str, min_files: int = 2, dry
     if zone not in ZONES:
         raise CompactionError(f"unknown zone {zone!r}; zones are {', '.join(ZONES)}")
     results = []
-    for partition_dir in list_partitions(data_dir, zone):
-        if dates and partition_dir.name.split("=", 1)[1] not in dates:
-            continue
-        results.append(compact_partition(partition_dir, zone, min_files=min_files, dry_run=dry_run))
+    with maintenance_lock(data_dir):
+        for partition_dir in list_partitions(data_dir, zone):
+            if dates and partition_dir.name.split("=", 1)[1] not in dates:
+                continue
+            results.append(compact_partition(partition_dir, zone, min_files=min_files, dry_run=dry_run))
     return results

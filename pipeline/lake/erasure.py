@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from pipeline.keys.pseudonym import pseudonym
 from pipeline.keys.ring import KeyRing
+from pipeline.lake.compaction import maintenance_lock
 from pipeline.lake.layout import PSEUDONYMIZED, zone_dir
 from pipeline.lake.writer import write_parquet_atomic
 
@@ -97,6 +98,12 @@ def erase_from_zone(data_dir: str | os.PathLike, ring: KeyRing, identifiers: Map
     root = zone_dir(data_dir, PSEUDONYMIZED)
     if not root.is_dir():
         return result
+    with maintenance_lock(data_dir):
+        _erase_files(root, targets, result)
+    return result
+
+
+def _erase_files(root: Path, targets: list[_Target], result: ErasureResult) -> None:
     wanted = {KEY_ID_COLUMN} | {t.column for t in targets}
     for path in sorted(root.glob("*/*.parquet")):
         if path.name.startswith((".", "_")):
@@ -116,7 +123,6 @@ def erase_from_zone(data_dir: str | os.PathLike, ring: KeyRing, identifiers: Map
         write_parquet_atomic(path, table.filter(pc.invert(mask)))
         result.files_rewritten += 1
         result.rows_removed += removed
-    return result
 
 
 def append_audit(data_dir: str | os.PathLike, result: ErasureResult, now: dt.datetime | None = None) -> Path:

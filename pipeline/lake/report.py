@@ -223,26 +223,30 @@ def collect(data_dir: str | os.PathLike) -> ReportData:
 
 
 def _window_sections(con, data: ReportData) -> None:
+    # Event totals come from kind = 'window' rows only, late events from all rows: the same reading of the
+    # zone as pipeline/lake/counts.py, so the report and the pipeline's counters agree.
+    con.execute("CREATE TEMP VIEW windows AS SELECT * FROM window_stats WHERE kind = 'window'")
     totals = _df(con, "SELECT min(window_start) first, max(window_end) last, count(*) n, sum(events) events, "
-                      "sum(suppressed_events) suppressed, sum(late_events) late FROM window_stats").iloc[0]
+                      "sum(suppressed_events) suppressed, (SELECT sum(late_events) FROM window_stats) late "
+                      "FROM windows").iloc[0]
     data.summary["Time span (UTC)"] = f"{totals['first']:%Y-%m-%d %H:%M} – {totals['last']:%Y-%m-%d %H:%M}"
-    data.summary["Window releases"] = f"{int(totals['n']):,}"
+    data.summary["Windows released"] = f"{int(totals['n']):,}"
     data.summary["Events in windows"] = f"{int(totals['events']):,}"
     rate = totals["suppressed"] / totals["events"] if totals["events"] else 0
     data.summary["Suppressed events"] = f"{int(totals['suppressed']):,} ({100 * rate:.2f}%)"
     data.summary["Late events"] = f"{int(totals['late']):,}"
     days = _df(con, "SELECT CAST(window_start AS DATE) AS day, sum(events) events, "
-                    "sum(suppressed_events) suppressed_events FROM window_stats GROUP BY 1 ORDER BY 1")
+                    "sum(suppressed_events) suppressed_events FROM windows GROUP BY 1 ORDER BY 1")
     data.sections.append(Section("Events per day", "All events counted in released windows; the orange part "
                                  "was suppressed because its cell had fewer than k distinct users.",
                                  plot_events_per_day(days)))
     hours = _df(con, "SELECT date_trunc('hour', window_start) AS hour, sum(events) events, "
-                     "sum(suppressed_events) suppressed_events FROM window_stats GROUP BY 1 ORDER BY 1")
+                     "sum(suppressed_events) suppressed_events FROM windows GROUP BY 1 ORDER BY 1")
     hours["hour"] = hours["hour"].dt.tz_localize(None)
     data.sections.append(Section("Events per hour", "Windows are attributed to the hour they start in.",
                                  plot_events_per_hour(hours)))
     windows = _df(con, "SELECT window_start, sum(events) events, sum(suppressed_events) suppressed_events "
-                       "FROM window_stats GROUP BY 1 ORDER BY 1")
+                       "FROM windows GROUP BY 1 ORDER BY 1")
     windows["window_start"] = windows["window_start"].dt.tz_localize(None)
     data.sections.append(Section("Suppression per window", "Share of a window's events not published in any "
                                   "aggregate row. High values mean k is large for the traffic of that window.",
@@ -254,10 +258,10 @@ def _aggregate_sections(con, data: ReportData, have_window_stats: bool) -> None:
                       "string_agg(DISTINCT policy_version, ', ') policies FROM aggregates").iloc[0]
     data.summary["Published events (aggregates)"] = f"{int(totals['events']):,}"
     data.summary["Published cells"] = f"{int(totals['cells']):,}"
-    k_text = f"{int(totals['kmin'])}" if totals["kmin"] == totals["kmax"] else f"{int(totals['kmin'])}–{int(totals['kmax'])}"
-    data.summary["k"] = k_text
+    kmin, kmax = int(totals["kmin"]), int(totals["kmax"])
+    data.summary["k"] = str(kmin) if kmin == kmax else f"{kmin}–{kmax}"
     data.summary["Policy versions"] = str(totals["policies"])
-    lower = ("(SELECT CAST(window_start AS DATE) AS day, max(users) AS lower FROM window_stats GROUP BY 1)"
+    lower = ("(SELECT CAST(window_start AS DATE) AS day, max(users) AS lower FROM windows GROUP BY 1)"
              if have_window_stats else "(SELECT NULL::DATE AS day, NULL::BIGINT AS lower WHERE false)")
     users = _df(con, f"SELECT u.day, u.upper, l.lower FROM (SELECT CAST(window_start AS DATE) AS day, "
                      f"sum(users) AS upper FROM aggregates GROUP BY 1) u LEFT JOIN {lower} l USING (day) ORDER BY 1")
@@ -275,7 +279,8 @@ def _aggregate_sections(con, data: ReportData, have_window_stats: bool) -> None:
             "Coordinates are cell boundaries, not event positions.")
     data.sections.append(Section("Where: events per H3 cell", note, plot_h3_map(cells) if len(cells) else None,
                                  missing=None if len(cells) else "no located cells"))
-    os_shares = _df(con, "SELECT coalesce(os_family, 'unknown') AS value, sum(events) events FROM aggregates GROUP BY 1")
+    os_shares = _df(con, "SELECT coalesce(os_family, 'unknown') AS value, sum(events) events FROM aggregates "
+                         "GROUP BY 1")
     devices = _df(con, "SELECT coalesce(device_class, 'unknown') AS value, sum(events) events FROM aggregates "
                        "GROUP BY 1")
     data.sections.append(Section("Operating systems and device classes", "\"generalized (*)\" is the share whose "

@@ -134,7 +134,7 @@ def build_lake(data_dir, days: list[dt.date], batches_per_day: int = 4, rows_per
     written = {PSEUDONYMIZED: 0, AGGREGATES: 0, WINDOW_STATS: 0}
     offset = 0
     for day in days:
-        for b in range(batches_per_day):
+        for _ in range(batches_per_day):
             offset += 1
             batch_id = f"r001-{offset:019d}-p0"
             events = pseudonymized_table(ring, day, rows_per_batch, rng, users, batch_id)

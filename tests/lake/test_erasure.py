@@ -6,6 +6,7 @@ import json
 import os
 import random
 import stat
+import threading
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -14,7 +15,7 @@ import pytest
 from pipeline.keys.pseudonym import pseudonym
 from pipeline.keys.ring import DESTROYED
 from pipeline.lake.cli import forget_command
-from pipeline.lake.compaction import compact_zone
+from pipeline.lake.compaction import compact_zone, maintenance_lock
 from pipeline.lake.erasure import AUDIT_LOG, ErasureError, erase_from_zone
 from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, zone_dir
 from pipeline.lake.writer import write_batch
@@ -152,3 +153,21 @@ def test_id_from_stdin(data_dir, ring, tmp_path, run):
 def test_unknown_field_is_rejected(data_dir, ring):
     with pytest.raises(ErasureError, match="not erasable"):
         erase_from_zone(data_dir, ring, {"email": "x"})
+
+
+def test_erasure_waits_for_a_running_compaction(data_dir, ring):
+    """A compaction holds the maintenance lock; erasure must not rewrite files under it."""
+    done = threading.Event()
+
+    def erase():
+        erase_from_zone(data_dir, ring, {"user_id": PERSON})
+        done.set()
+
+    with maintenance_lock(data_dir):
+        worker = threading.Thread(target=erase)
+        worker.start()
+        assert not done.wait(0.5)
+        assert pc.any(_person_mask(read_zone(data_dir, PSEUDONYMIZED), ring)).as_py()
+    assert done.wait(20)
+    worker.join()
+    assert not pc.any(_person_mask(read_zone(data_dir, PSEUDONYMIZED), ring)).as_py()

@@ -22,7 +22,7 @@ def test_views_expose_every_row_and_the_partition_date(data_dir):
     for view, zone in (("events", PSEUDONYMIZED), ("aggregates", AGGREGATES), ("window_stats", WINDOW_STATS)):
         expected = read_zone(data_dir, zone)
         per_day = run_query(data_dir, f"SELECT CAST(event_date AS VARCHAR) d, count(*) n FROM {view} GROUP BY 1")
-        counts = dict(zip(per_day.column("d").to_pylist(), per_day.column("n").to_pylist()))
+        counts = dict(zip(per_day.column("d").to_pylist(), per_day.column("n").to_pylist(), strict=True))
         grouped = expected.group_by("event_date").aggregate([("event_date", "count")]).to_pylist()
         assert counts == {str(r["event_date"]): r["event_date_count"] for r in grouped}
         assert set(counts) == {d.isoformat() for d in DAYS}
