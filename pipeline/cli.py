@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -139,28 +138,19 @@ cli.add_command(keys_group)
 
 def _register_optional_commands() -> None:
     """Commands of the lake and extract packages (registered here so `anonpipe --help` lists them all)."""
-    try:
-        from pipeline.lake.cli import LAKE_COMMANDS
-        for command in LAKE_COMMANDS:
-            cli.add_command(command)
-    except ImportError:
-        pass
-    try:
-        from pipeline.extract.cli import extract_command
-        cli.add_command(extract_command)
-    except ImportError:
-        pass
+    from pipeline.extract.cli import extract_command
+    from pipeline.lake.cli import LAKE_COMMANDS
+    for command in LAKE_COMMANDS:
+        cli.add_command(command)
+    cli.add_command(extract_command)
 
 
 def _configure_logging(fmt: str, level: str, secrets=()) -> None:
-    try:
-        from pipeline.observability.logging import configure_logging, register_secret
-        configure_logging(fmt, level)
-        for secret in secrets:
-            if secret:
-                register_secret(secret)
-    except ImportError:
-        logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from pipeline.observability.logging import configure_logging, register_secret
+    configure_logging(fmt, level)
+    for secret in secrets:
+        if secret:
+            register_secret(secret)
 
 
 def main() -> None:

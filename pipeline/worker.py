@@ -58,10 +58,7 @@ def prepare(settings: WorkerSettings):
 def _redact_key_material(ring: KeyRing) -> None:
     """Register every spelling of every secret with the log redaction filter (defence in depth)."""
     import base64
-    try:
-        from pipeline.observability.logging import register_secret
-    except ImportError:
-        return
+    from pipeline.observability.logging import register_secret
     for key in ring.held_keys():
         register_secret(key.secret.hex())
         register_secret(base64.b64encode(key.secret).decode())
@@ -72,14 +69,9 @@ def run_worker(settings: WorkerSettings) -> None:
     from faust import Worker
 
     from pipeline.app import create_app
-    metrics = None
-    try:
-        from pipeline.observability import metrics as metrics_module
-        if settings.metrics_port:
-            metrics_module.start_metrics_server(settings.metrics_port)
-        metrics = getattr(metrics_module, "PipelineMetrics", lambda: None)()
-    except ImportError:
-        pass
+    from pipeline.observability.metrics import PipelineMetrics, start_metrics_server
+    start_metrics_server(settings.metrics_port)
+    metrics = PipelineMetrics()
     app = create_app(settings, policy, ring, metrics)
     log.info("worker %s: policy %s, %d key(s), broker %s, data dir %s", settings.worker_id, policy.version,
              len(ring.keys), settings.kafka.bootstrap, Path(settings.data_dir).resolve())

@@ -176,21 +176,27 @@ def _read_stdin_id(value: str | None) -> str | None:
 @data_dir_option
 @click.option("--user-id", help="the person's user id ('-' reads it from stdin)")
 @click.option("--device-id", help="the person's device id ('-' reads it from stdin)")
+@click.option("--cookie-id", help="the person's cookie id ('-' reads it from stdin)")
+@click.option("--session-id", help="a session id of the person ('-' reads it from stdin)")
+@click.option("--policy", "policy_path", envvar="ANONPIPE_POLICY", default=None,
+              help="policy YAML (which columns hold which pseudonyms); default: the packaged policy")
 @click.option("--keyring", envvar="ANONPIPE_KEYRING", required=True,
               type=click.Path(path_type=Path, dir_okay=False), help="key ring file, mode 0600 (env ANONPIPE_KEYRING)")
 @_one_line_errors
-def forget_command(data_dir, user_id, device_id, keyring):
+def forget_command(data_dir, user_id, device_id, cookie_id, session_id, policy_path, keyring):
     """Erase one person's rows from the pseudonymized zone under every key still held; audit the request."""
     data_dir = _existing(data_dir)
-    identifiers = {name: value for name, value in (("user_id", _read_stdin_id(user_id)),
-                                                   ("device_id", _read_stdin_id(device_id))) if value}
+    given = (("user_id", user_id), ("device_id", device_id), ("cookie_id", cookie_id), ("session_id", session_id))
+    identifiers = {name: _read_stdin_id(value) for name, value in given if value}
     if not identifiers:
-        raise click.ClickException("give --user-id and/or --device-id")
+        raise click.ClickException("give at least one of --user-id, --device-id, --cookie-id, --session-id")
+    from pipeline.policy.loader import load_policy, pseudonym_fields
+    fields = pseudonym_fields(load_policy(policy_path))
     ring = KeyRing.load(keyring)
     if not ring.held_keys():
         raise click.ClickException("the key ring holds no usable key: pseudonyms cannot be recomputed "
                                    "(data under destroyed keys is already unlinkable)")
-    result, log = forget_person(data_dir, ring, identifiers, ERASABLE_FIELDS)
+    result, log = forget_person(data_dir, ring, identifiers, fields)
     click.echo(f"removed {result.rows_removed} rows from {result.files_rewritten} of {result.files_scanned} files "
                f"(keys checked: {len(result.keys_checked)}); audit entry appended to {log}")
 

@@ -22,8 +22,8 @@ from pipeline.lake.compaction import maintenance_lock
 from pipeline.lake.layout import PSEUDONYMIZED, zone_dir
 from pipeline.lake.writer import write_parquet_atomic
 
-# Input field (also the HMAC domain) → (pseudonymized column, hex length). Mirrors the default policy;
-# the lead will replace this with a lookup in pipeline.policy.
+# Input field (also the HMAC domain) → (pseudonymized column, hex length) of the default policy; the CLI
+# derives the mapping from the deployment's policy (pipeline.policy.loader.pseudonym_fields).
 ERASABLE_FIELDS: dict[str, tuple[str, int]] = {
     "user_id": ("user_pseudonym", 16),
     "device_id": ("device_pseudonym", 16),

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, batch_file_name, dlq_dir
+from pipeline.lake.compaction import is_compacted
+from pipeline.lake.layout import AGGREGATES, DATE_COLUMN, PSEUDONYMIZED, WINDOW_STATS, batch_file_name, dlq_dir
 from pipeline.lake.writer import write_atomic, write_batch
 from pipeline.validate.rejects import decode_rejects
 from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, header
@@ -62,6 +64,9 @@ def register(app, topics, data_dir: Path, metrics=None) -> None:
                     continue
                 batch_id = _batch_id(event)
                 table = decode_table(event.value)
+                dates = pc.unique(table.column(DATE_COLUMN)).to_pylist() if table.num_rows else []
+                if dates and all(is_compacted(data_dir, zone, day, batch_id) for day in dates):
+                    continue  # replay of a batch already merged by `anonpipe lake compact`
                 write_batch(data_dir, zone, with_batch_id(table, batch_id), batch_id)
                 if metrics:
                     metrics.record_sink(zone, table.num_rows)

@@ -140,3 +140,12 @@ def _schema_paths(schema: dict, prefix: str = "") -> set[str]:
         if "properties" in sub and name != "properties":
             paths |= _schema_paths(sub, f"{path}.")
     return paths
+
+
+def pseudonym_fields(compiled: CompiledPolicy) -> dict[str, tuple[str, int]]:
+    """Input field → (pseudonym column, hex length) for every keyed-HMAC field: what erasure must recompute."""
+    fields = {}
+    for op in compiled.operators:
+        if op.name == "hmac_pseudonym" and (op.params.domain or op.field_path) == op.field_path:
+            fields[op.field_path] = (op.output, op.params.length)
+    return fields

@@ -139,7 +139,7 @@ def test_loose_keyring_permissions_and_missing_ids_are_one_line_errors(data_dir,
     assert loose.exit_code == 1 and loose.output.count("\n") == 1 and "chmod 600" in loose.output
     assert PERSON not in loose.output
     none = run(forget_command, ["--data-dir", data_dir, "--keyring", _keyring_file(tmp_path, ring)])
-    assert none.exit_code == 1 and "give --user-id and/or --device-id" in none.output
+    assert none.exit_code == 1 and "give at least one of --user-id" in none.output
     assert not (data_dir / AUDIT_LOG).exists()
 
 
