@@ -46,7 +46,12 @@ class OperatorResult:
 
 
 class Operator(ABC):
-    """Transforms one input field (a list of Python values, None when absent) into output columns."""
+    """Transforms one input field of the whole batch into output columns.
+
+    `values` is an Arrow array typed from telemetry-event.v1 (a struct array for objects with declared
+    properties, null where absent), or a list of Python values (None when absent) for free-form objects such
+    as `properties`. Operators compute on distinct values (see pipeline.operators.columnar).
+    """
 
     name: ClassVar[str]
     Params: ClassVar[type[OperatorParams]] = NoParams
@@ -64,7 +69,7 @@ class Operator(ABC):
         """The Arrow fields this operator adds to the pseudonymized record."""
 
     @abstractmethod
-    def apply(self, values: list, ctx: BatchContext) -> OperatorResult:
+    def apply(self, values: pa.Array | list, ctx: BatchContext) -> OperatorResult:
         """Transform a whole batch column; must not do I/O."""
 
 
