@@ -43,5 +43,21 @@ class Allowlist(Operator):
         return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS).decode() if kept else None
 
     def apply(self, values: list, ctx: BatchContext) -> OperatorResult:
-        out = [None if not isinstance(v, dict) else self._filter(v) for v in values]
+        # Objects repeat a lot; key the per-batch cache on the allowed keys' values *with their types*,
+        # because 1, 1.0 and True are equal in Python but serialize differently.
+        keys = tuple(self.params.keys)
+        cache: dict = {}
+        out = []
+        for obj in values:
+            if not isinstance(obj, dict):
+                out.append(None)
+                continue
+            signature = tuple([(v, v.__class__) for v in map(obj.get, keys)])
+            try:
+                out.append(cache[signature])
+            except KeyError:
+                result = cache[signature] = self._filter(obj)
+                out.append(result)
+            except TypeError:  # an unhashable value (not schema-valid): no caching
+                out.append(self._filter(obj))
         return OperatorResult({self.output: pa.array(out, type=pa.string())})

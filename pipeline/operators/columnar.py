@@ -9,9 +9,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_MISSING = object()
-
-
 class BoundedCache:
     """A dict that forgets everything once it holds `max_entries`: O(1) lookups, memory bounded.
 
@@ -31,9 +28,9 @@ class BoundedCache:
         data = self._data
         if len(data) >= self.max_entries:
             data.clear()
-        out = [data.get(k, _MISSING) for k in keys]
-        missing = [k for k, v in zip(keys, out) if v is _MISSING]
-        if missing:
+        out = list(map(data.get, keys))
+        if None in out:  # some misses (a cached None result is recomputed: correct, merely slower)
+            missing = list(dict.fromkeys(k for k, v in zip(keys, out) if v is None))
             for key, value in zip(missing, compute_many(missing)):
                 data[key] = value
             out = [data[k] for k in keys]
@@ -56,7 +53,7 @@ def as_strings(values: pa.Array) -> pa.Array:
 def map_unique(values: pa.Array, fn: Callable, out_type: pa.DataType, cache: BoundedCache | None = None) -> pa.Array:
     """fn applied to each distinct non-null value only, spread back to every row (null stays null)."""
     uniques, indices = encode(values)
-    results = cache.lookup(uniques, lambda keys: [fn(k) for k in keys]) if cache else [fn(u) for u in uniques]
+    results = cache.lookup(uniques, lambda keys: [fn(k) for k in keys]) if cache is not None else [fn(u) for u in uniques]
     return pa.array(results, type=out_type).take(indices)
 
 
@@ -64,7 +61,7 @@ def map_unique_multi(values: pa.Array, fn: Callable, out_types: Sequence[pa.Data
                      cache: BoundedCache | None = None) -> list[pa.Array]:
     """Like map_unique for a function returning one tuple element per output column."""
     uniques, indices = encode(values)
-    rows = cache.lookup(uniques, lambda keys: [fn(k) for k in keys]) if cache else [fn(u) for u in uniques]
+    rows = cache.lookup(uniques, lambda keys: [fn(k) for k in keys]) if cache is not None else [fn(u) for u in uniques]
     return [pa.array([row[i] for row in rows], type=t).take(indices) for i, t in enumerate(out_types)]
 
 
@@ -75,6 +72,17 @@ class KeyedDistinct:
     groups: list[tuple[int, list, list[int]]]  # (index into ring.keys, distinct values, their slot numbers)
     slots: int
     row_slots: pa.Array  # int per row; null where the value is null or the row has no key
+
+    def compute(self, fn: Callable[[int, list], list]) -> list:
+        """Slot results of fn(key index, distinct values) over every group."""
+        if len(self.groups) == 1 and len(self.groups[0][1]) == self.slots:  # one epoch: slots are the values
+            key_idx, uniques, _ = self.groups[0]
+            return list(fn(key_idx, uniques))
+        slots = [None] * self.slots
+        for key_idx, uniques, positions in self.groups:
+            for position, result in zip(positions, fn(key_idx, uniques)):
+                slots[position] = result
+        return slots
 
     def spread(self, slot_values: list, out_type: pa.DataType) -> pa.Array:
         return pa.array(slot_values, type=out_type).take(self.row_slots)

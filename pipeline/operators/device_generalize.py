@@ -5,7 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field
 
-from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult, map_distinct
+from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult
+from pipeline.operators.columnar import as_strings, map_unique
 
 KNOWN_MANUFACTURERS = ("apple", "samsung", "xiaomi", "huawei", "honor", "oppo", "vivo", "realme", "tecno",
                        "infinix", "google", "oneplus", "motorola", "nokia", "sony", "lenovo", "zte", "poco")
@@ -45,6 +46,19 @@ def model_class(model: str | None, screen: str | None) -> str | None:
     return "phone"
 
 
+def os_family(os_name: str) -> str | None:
+    lowered = os_name.strip().lower()
+    return _OS_FAMILIES.get(lowered, "Other" if lowered else None)
+
+
+def os_major(os_version: str) -> str | None:
+    return os_version.split(".", 1)[0] if os_version[:1].isdigit() else None
+
+
+def locale_language(locale: str) -> str | None:
+    return locale.replace("_", "-").split("-", 1)[0].lower()[:3] or None
+
+
 class DeviceGeneralize(Operator):
     name = "device_generalize"
     Params = DeviceParams
@@ -54,22 +68,24 @@ class DeviceGeneralize(Operator):
     def output_schema(self) -> list[pa.Field]:
         return [pa.field(name, pa.string()) for name in self.OUTPUTS]
 
-    def _generalize(self, device: dict) -> tuple:
-        manufacturer = (device.get("manufacturer") or "").strip().lower()
-        manufacturer = manufacturer if manufacturer in self.params.manufacturers else ("other" if manufacturer else None)
-        os_raw = (device.get("os") or "").strip().lower()
-        os_family = _OS_FAMILIES.get(os_raw, "Other" if os_raw else None)
-        os_version = device.get("os_version") or ""
-        os_major = os_version.split(".", 1)[0] if os_version[:1].isdigit() else None
-        locale = device.get("locale") or ""
-        language = locale.replace("_", "-").split("-", 1)[0].lower()[:3] or None
-        return (manufacturer, model_class(device.get("model"), device.get("screen")), os_family, os_major,
-                screen_bucket(device.get("screen")), language, device.get("network"))
+    def _manufacturer(self, raw: str) -> str | None:
+        manufacturer = raw.strip().lower()
+        return manufacturer if manufacturer in self.params.manufacturers else ("other" if manufacturer else None)
 
-    def apply(self, values: list, ctx: BatchContext) -> OperatorResult:
-        # dicts are unhashable; key the cache on their items so repeated devices are generalized once
-        keyed = [None if v is None else tuple(sorted((k, v[k]) for k in v if not isinstance(v[k], (dict, list))))
-                 for v in values]
-        rows = map_distinct(keyed, lambda items: self._generalize(dict(items)), missing=(None,) * len(self.OUTPUTS))
-        return OperatorResult({name: pa.array([r[i] for r in rows], type=pa.string())
-                               for i, name in enumerate(self.OUTPUTS)})
+    def apply(self, values: pa.Array, ctx: BatchContext) -> OperatorResult:
+        # Each output depends on one sub-field, so each is computed on that sub-field's distinct values.
+        fields = {values.type.field(i).name: as_strings(child) for i, child in enumerate(values.flatten())}
+        nulls = pa.nulls(len(values), pa.string())
+
+        def column(name: str, fn) -> pa.Array:
+            return map_unique(fields[name], fn, pa.string()) if name in fields else nulls
+
+        return OperatorResult({
+            "device_manufacturer": column("manufacturer", self._manufacturer),
+            "device_class": column("model", lambda model: model_class(model, None)),
+            "os_family": column("os", os_family),
+            "os_major": column("os_version", os_major),
+            "screen_bucket": column("screen", screen_bucket),
+            "locale_language": column("locale", locale_language),
+            "network": fields.get("network", nulls),
+        })

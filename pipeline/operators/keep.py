@@ -22,7 +22,12 @@ class Keep(Operator):
     def output_schema(self) -> list[pa.Field]:
         return [pa.field(self.output, _TYPES[self.params.type])]
 
-    def apply(self, values: list, ctx: BatchContext) -> OperatorResult:
+    def apply(self, values: pa.Array | list, ctx: BatchContext) -> OperatorResult:
+        target = _TYPES[self.params.type]
+        if isinstance(values, pa.Array) and values.type == target:
+            return OperatorResult({self.output: values})  # already the declared type: zero-copy pass-through
+        if isinstance(values, pa.Array):
+            values = values.to_pylist()
         if self.params.type == "string":
             values = [None if v is None else str(v) for v in values]
-        return OperatorResult({self.output: pa.array(values, type=_TYPES[self.params.type])})
+        return OperatorResult({self.output: pa.array(values, type=target)})

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from pipeline.keys.pseudonym import pseudonym
 from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult
+from pipeline.operators.columnar import BoundedCache, as_strings, distinct_per_key
 
 TEXT_ENGINE = "text_pii_engine"
+# Texts repeat (canned searches, error messages); results are kept per key epoch, bounded in entries.
+CACHE_ENTRIES = 4_096
 # Entity types the text PII engine can name (checked against the engine by tests/operators/test_text_pii.py).
 TEXT_ENTITY_TYPES = frozenset({"IIN", "BIN", "PHONE", "IBAN", "CARD", "EMAIL", "IP_ADDRESS", "URL", "PERSON",
                                "LOCATION", "ORGANIZATION"})
@@ -40,24 +43,36 @@ class TextPii(Operator):
     def output_schema(self) -> list[pa.Field]:
         return [pa.field(self.output, pa.string())]
 
-    def apply(self, values: list, ctx: BatchContext) -> OperatorResult:
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._caches: dict[str, tuple[bytes, BoundedCache]] = {}
+
+    def _cache(self, key_id: str, secret: bytes) -> BoundedCache:
+        held = self._caches.get(key_id)
+        if held is None or held[0] is not secret:
+            held = self._caches[key_id] = (secret, BoundedCache(CACHE_ENTRIES))
+        return held[1]
+
+    def apply(self, values: pa.Array, ctx: BatchContext) -> OperatorResult:
         engine = ctx.services.get(TEXT_ENGINE)
         if engine is None:
             from pipeline.text_pii.engine import TextPiiEngine
             engine = ctx.services[TEXT_ENGINE] = TextPiiEngine.from_config(use_ner=self.params.use_ner)
-        out: list[str | None] = [None] * len(values)
-        for key_idx in np.unique(ctx.key_index):
-            if key_idx < 0:
-                continue
-            secret = ctx.ring.keys[key_idx].secret
-            rows = np.flatnonzero(ctx.key_index == key_idx)
-            texts = [None if values[r] is None else str(values[r])[: self.params.max_length] for r in rows]
+        texts = as_strings(values)
+        if texts.null_count == len(texts):
+            return OperatorResult({self.output: texts})
+        if (pc.max(pc.utf8_length(texts)).as_py() or 0) > self.params.max_length:  # longer text is cut first
+            texts = pc.utf8_slice_codeunits(texts, 0, self.params.max_length)
+        distinct = distinct_per_key(texts, ctx.key_index)
 
-            def token(entity_type: str, value: str, _secret=secret) -> str:
-                return pseudonym(_secret, "text:" + entity_type, value, 12)  # the engine wraps it as <TYPE:token>
+        def cleaned(key_idx: int, uniques: list) -> list[str | None]:
+            key = ctx.ring.keys[key_idx]
 
-            cleaned = engine.anonymize_batch(texts, actions=self.params.actions, pseudonymize=token,
-                                             language=self.params.language)
-            for row, text in zip(rows, cleaned):
-                out[row] = text
-        return OperatorResult({self.output: pa.array(out, type=pa.string())})
+            def token(entity_type: str, value: str) -> str:
+                return pseudonym(key.secret, "text:" + entity_type, value, 12)  # the engine wraps it as <TYPE:token>
+
+            def clean(batch: list[str]) -> list[str | None]:
+                return engine.anonymize_batch(batch, actions=self.params.actions, pseudonymize=token,
+                                              language=self.params.language)
+            return self._cache(key.key_id, key.secret).lookup(uniques, clean)
+        return OperatorResult({self.output: distinct.spread(distinct.compute(cleaned), pa.string())})

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pyarrow as pa
 from ua_parser import parse
 
-from pipeline.operators.base import BatchContext, Operator, OperatorResult, map_distinct
+from pipeline.operators.base import BatchContext, Operator, OperatorResult
+from pipeline.operators.columnar import BoundedCache, as_strings, map_unique_multi
 
 _TABLET_HINTS = ("ipad", "tablet", "tab ")
+# Distinct UAs are few (browser × OS × app versions); parsing one costs ~100 µs, so remember across batches.
+CACHE_ENTRIES = 20_000
 
 
 def device_class_of(ua: str, os_family: str, device_family: str) -> str:
@@ -41,7 +44,11 @@ class UserAgent(Operator):
     def output_schema(self) -> list[pa.Field]:
         return [pa.field(name, pa.string()) for name in self.OUTPUTS]
 
-    def apply(self, values: list, ctx: BatchContext) -> OperatorResult:
-        parsed = map_distinct(values, parse_user_agent, missing=(None,) * len(self.OUTPUTS))
-        return OperatorResult({name: pa.array([p[i] for p in parsed], type=pa.string())
-                               for i, name in enumerate(self.OUTPUTS)})
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._cache = BoundedCache(CACHE_ENTRIES)
+
+    def apply(self, values: pa.Array, ctx: BatchContext) -> OperatorResult:
+        columns = map_unique_multi(as_strings(values), parse_user_agent, [pa.string()] * len(self.OUTPUTS),
+                                   self._cache)
+        return OperatorResult(dict(zip(self.OUTPUTS, columns)))

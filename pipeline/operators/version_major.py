@@ -5,7 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field
 
-from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult, map_distinct
+from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult
+from pipeline.operators.columnar import as_strings, map_unique
 
 
 class VersionParams(OperatorParams):
@@ -19,7 +20,7 @@ class VersionMajor(Operator):
     def output_schema(self) -> list[pa.Field]:
         return [pa.field(self.output, pa.string())]
 
-    def apply(self, values: list, ctx: BatchContext) -> OperatorResult:
+    def apply(self, values: pa.Array, ctx: BatchContext) -> OperatorResult:
         n = self.params.components
-        out = map_distinct(values, lambda v: ".".join(str(v).split(".")[:n]))
-        return OperatorResult({self.output: pa.array(out, type=pa.string())})
+        out = map_unique(as_strings(values), lambda v: ".".join(v.split(".")[:n]), pa.string())
+        return OperatorResult({self.output: out})

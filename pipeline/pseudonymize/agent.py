@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import traceback
 import zlib
 
 import numpy as np
+import orjson
 import pyarrow as pa
 
 from pipeline.keys.ring import KeyRing
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import TimeBounds, validate_batch
+from pipeline.validate.envelope import split_envelope
 from pipeline.validate.rejects import INTERNAL_ERROR, Reject, encode_rejects
 from pipeline.wire import HEADER_BATCH_ID, KIND_DATA, HEADER_KIND, encode_table
 
@@ -36,9 +39,26 @@ def raw_batch_id(partition: int, offset: int) -> str:
     return f"r{partition:03d}-{offset:019d}"
 
 
-def internal_error_reject(payload: bytes, source: dict, exc: Exception) -> Reject:
-    # Only the exception type: its text could quote event values.
-    return Reject(INTERNAL_ERROR, f"pipeline error {type(exc).__name__} while processing the envelope", payload, source)
+def internal_error_rejects(payload: bytes, source: dict, exc: Exception) -> list[Reject]:
+    """One reject per event of an envelope the kernel failed on (so every event stays accounted for).
+
+    Only the exception type is recorded: its message could quote event values.
+    """
+    reason = f"pipeline error {type(exc).__name__} while processing the envelope"
+    try:
+        events, bad_lines = split_envelope(payload)
+    except Exception:  # noqa: BLE001 - splitting itself failed: keep the envelope whole
+        return [Reject(INTERNAL_ERROR, reason, payload, source)]
+    rejects = [Reject(INTERNAL_ERROR, reason, orjson.dumps(event), source) for event in events]
+    for bad in bad_lines:
+        bad.source = source
+    return rejects + bad_lines
+
+
+def _where(exc: Exception) -> str:
+    """file:line of the innermost frame (code location only, never values)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{frames[-1].filename.rsplit('/', 2)[-1]}:{frames[-1].lineno}" if frames else "?"
 
 
 def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int, metrics=None) -> None:
@@ -58,9 +78,10 @@ def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int
                 valid = validate_batch([(payload, source)], bounds=bounds)
                 result = pseudonymize_batch(valid.events, policy, ring, services, source)
                 rejects = valid.rejects + result.rejects
-            except Exception as exc:  # a poison message must not stop the worker: dead-letter it whole
-                log.error("envelope %s failed in the kernel (%s); dead-lettered", batch_id, type(exc).__name__)
-                await topics.dlq.send(value=encode_rejects([internal_error_reject(payload, source, exc)]),
+            except Exception as exc:  # a poison message must not stop the worker: dead-letter its events
+                log.error("envelope %s failed in the kernel (%s at %s); its events were dead-lettered",
+                          batch_id, type(exc).__name__, _where(exc))
+                await topics.dlq.send(value=encode_rejects(internal_error_rejects(payload, source, exc)),
                                       headers=[(HEADER_BATCH_ID, batch_id.encode())])
                 continue
             for dest, part in split_by_partition(result.table, partition_column, partitions).items():

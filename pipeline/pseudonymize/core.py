@@ -10,14 +10,18 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.contract import TELEMETRY_EVENT_V1, load_schema
 from pipeline.keys.ring import KeyRing
 from pipeline.lake.layout import DATE_COLUMN
 from pipeline.operators.base import BatchContext
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.validate.core import EVENT_TIME_MS
-from pipeline.validate.rejects import Reject
+from pipeline.validate.rejects import INVALID_VALUE, Reject
 
 NO_KEY = "no_key_for_event_time"
+_DAY_MS = 86_400_000
+_ARROW_SCALARS = {"string": pa.string(), "number": pa.float64(), "integer": pa.int64(), "boolean": pa.bool_()}
+_CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError)
 
 
 @dataclass
@@ -26,10 +30,28 @@ class PseudonymizedBatch:
     rejects: list[Reject] = field(default_factory=list)
 
 
+def output_schema(policy: CompiledPolicy) -> pa.Schema:
+    return policy.output_schema().append(pa.field(DATE_COLUMN, pa.string()))
+
+
+def arrow_type(node: dict) -> pa.DataType | None:
+    """The Arrow type of a JSON-schema node, or None for free-form values (kept as Python objects)."""
+    kinds = node.get("type")
+    kinds = [k for k in ([kinds] if isinstance(kinds, str) else kinds or []) if k != "null"]
+    if len(kinds) != 1:
+        return None
+    if kinds[0] == "object":
+        if "additionalProperties" in node or not node.get("properties"):
+            return None
+        children = [(name, arrow_type(sub)) for name, sub in node["properties"].items()]
+        if any(t is None for _, t in children):
+            return None
+        return pa.struct(children)
+    return _ARROW_SCALARS.get(kinds[0])
+
+
 def _getter(path: str) -> Callable[[dict], Any]:
     parts = path.split(".")
-    if len(parts) == 1:
-        return lambda event: event.get(path)
 
     def get(event: dict):
         node: Any = event
@@ -41,8 +63,83 @@ def _getter(path: str) -> Callable[[dict], Any]:
     return get
 
 
-def output_schema(policy: CompiledPolicy) -> pa.Schema:
-    return policy.output_schema().append(pa.field(DATE_COLUMN, pa.string()))
+@dataclass(frozen=True)
+class _Plan:
+    """How to pull every column the policy reads out of a batch of event dicts."""
+
+    struct_type: pa.StructType  # typed top-level fields, converted in one C++ pass by pa.array
+    free_form: tuple[str, ...]  # operator field paths handed over as Python values
+
+
+_plans: dict[int, tuple[CompiledPolicy, _Plan]] = {}
+
+
+def _plan(policy: CompiledPolicy) -> _Plan:
+    cached = _plans.get(id(policy))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    properties = load_schema(TELEMETRY_EVENT_V1)["properties"]
+    fields, free_form = {EVENT_TIME_MS: pa.int64()}, []
+    for op in policy.operators:
+        top = op.field_path.split(".", 1)[0]
+        typed = arrow_type(properties[top]) if top in properties else None
+        if typed is None:
+            free_form.append(op.field_path)
+        else:
+            fields[top] = typed
+    plan = _Plan(pa.struct(list(fields.items())), tuple(free_form))
+    if len(_plans) > 16:
+        _plans.clear()
+    _plans[id(policy)] = (policy, plan)
+    return plan
+
+
+def _to_struct(events: list, struct_type: pa.StructType) -> tuple[pa.StructArray, list[int]]:
+    """All typed fields of the batch as one struct array; rows whose values do not fit the schema types are
+    converted as empty and returned to be rejected (validated events always fit: this is the fuzz path)."""
+    try:
+        return pa.array(events, type=struct_type), []
+    except _CONVERSION_ERRORS:
+        pass
+    rows, misfits = [], []
+    for row, event in enumerate(events):
+        try:
+            pa.array([event], type=struct_type)
+            rows.append(event)
+        except _CONVERSION_ERRORS:
+            rows.append({})
+            misfits.append(row)
+    return pa.array(rows, type=struct_type), misfits
+
+
+class _Columns:
+    """Column lookup by dotted path into the converted struct (children flattened once, nulls propagated)."""
+
+    def __init__(self, rows: pa.StructArray):
+        self._flat: dict[str, pa.Array] = {}
+        self._add("", rows)
+
+    def _add(self, prefix: str, array: pa.StructArray) -> None:
+        for i, child in enumerate(array.flatten()):
+            self._flat[prefix + array.type.field(i).name] = child
+
+    def get(self, path: str) -> pa.Array:
+        if path not in self._flat:
+            parent, _, _ = path.rpartition(".")
+            self._add(parent + ".", self.get(parent))
+        return self._flat[path]
+
+
+def _repeat(value: str | None, size: int) -> pa.Array:
+    return pa.array([value], type=pa.string()).take(np.zeros(size, dtype=np.int32))
+
+
+def _raw_bytes(event: Any) -> bytes:
+    raw = {k: v for k, v in event.items() if k != EVENT_TIME_MS} if isinstance(event, dict) else event
+    try:
+        return orjson.dumps(raw, default=str)
+    except (TypeError, orjson.JSONEncodeError):
+        return repr(raw).encode("utf-8", "replace")
 
 
 def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing,
@@ -55,31 +152,43 @@ def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing
     source = source or {}
     if not events:
         return PseudonymizedBatch(schema.empty_table())
-    times = np.fromiter((e[EVENT_TIME_MS] for e in events), dtype=np.int64, count=len(events))
+    plan = _plan(policy)
+    struct, misfits = _to_struct(events, plan.struct_type)
+    columns_in = _Columns(struct)
+    raw_times = columns_in.get(EVENT_TIME_MS)
+    times = pc.fill_null(raw_times, 0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     key_index = ring.key_index_for_times(times)
+    if raw_times.null_count:
+        key_index[raw_times.is_null().to_numpy(zero_copy_only=False)] = -1
     rejected: dict[int, tuple[str, str]] = {
-        int(row): (NO_KEY, "no usable pseudonymization key covers the event time (missing or destroyed)")
-        for row in np.flatnonzero(key_index < 0)}
+        row: (INVALID_VALUE, "a field's value does not have the type telemetry-event.v1 declares") for row in misfits}
+    for row in np.flatnonzero(key_index < 0).tolist():
+        rejected.setdefault(row, (NO_KEY, "no usable pseudonymization key covers the event time (missing or destroyed)"))
     ctx = BatchContext(times, key_index, ring, services if services is not None else {})
     columns: dict[str, pa.Array] = {}
     for op in policy.operators:
-        get = _getter(op.field_path)
-        result = op.apply([get(e) for e in events], ctx)
+        if op.field_path in plan.free_form:
+            get = _getter(op.field_path)
+            values = [get(e) for e in events]
+        else:
+            values = columns_in.get(op.field_path)
+        result = op.apply(values, ctx)
         columns.update(result.columns)
         for row, reason in result.rejects.items():
             rejected.setdefault(row, reason)
-    key_ids = np.array([k.key_id for k in ring.keys] + [None], dtype=object)
-    columns["policy_version"] = pa.array(np.full(len(events), policy.version, dtype=object), type=pa.string())
-    columns["key_id"] = pa.array(key_ids[key_index], type=pa.string())
-    day_ms = (times // 86_400_000) * 86_400_000
-    columns[DATE_COLUMN] = pc.strftime(pa.array(day_ms, type=pa.timestamp("ms", tz="UTC")), "%Y-%m-%d")
-    table = pa.table({f.name: columns[f.name] for f in schema}, schema=schema)
+    size = len(events)
+    key_ids = pa.array([k.key_id for k in ring.keys] + [None], type=pa.string())
+    columns["policy_version"] = _repeat(policy.version, size)
+    columns["key_id"] = key_ids.take(np.where(key_index < 0, len(ring.keys), key_index))
+    days, day_of_row = np.unique(times // _DAY_MS, return_inverse=True)
+    day_text = pc.strftime(pa.array(days * _DAY_MS, type=pa.timestamp("ms", tz="UTC")), "%Y-%m-%d")
+    columns[DATE_COLUMN] = day_text.take(day_of_row.astype(np.int32))
+    table = pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
     rejects = []
     if rejected:
-        keep = np.ones(len(events), dtype=bool)
+        keep = np.ones(size, dtype=bool)
         keep[list(rejected)] = False
         table = table.filter(pa.array(keep))
         for row, (code, reason) in sorted(rejected.items()):
-            raw = {k: v for k, v in events[row].items() if k != EVENT_TIME_MS}
-            rejects.append(Reject(code, reason, orjson.dumps(raw), source))
+            rejects.append(Reject(code, reason, _raw_bytes(events[row]), source))
     return PseudonymizedBatch(table, rejects)

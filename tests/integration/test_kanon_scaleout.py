@@ -1,0 +1,102 @@
+"""Issue 4 and 9 acceptance: several workers in one group, and a worker killed mid-window, give the same aggregates."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from checks import read_zone
+from harness import GENERATED_UNTIL, PipelineRun, make_keyring
+from pipeline.generate import TelemetryGenerator
+
+pytestmark = pytest.mark.integration
+AGGREGATE_KEY = ["window_start", "event_type", "geo_h3", "app_major", "device_class", "os_family",
+                 "geo_h3_level", "app_major_level", "device_class_level", "os_family_level"]
+
+
+@pytest.fixture(scope="module")
+def workload(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scaleout")
+    keyring = root / "keyring.json"
+    make_keyring(keyring)
+    lines = list(TelemetryGenerator(seed=23, end=GENERATED_UNTIL, hours=5).lines(6000, 0.0))
+    return root, keyring, lines
+
+
+def comparable(run: PipelineRun):
+    frame = read_zone(run.data_dir, "aggregates")[AGGREGATE_KEY + ["events", "users"]]
+    return frame.sort_values(AGGREGATE_KEY).reset_index(drop=True)
+
+
+def finish(run: PipelineRun, total: int) -> None:
+    run.wait_landed(total, timeout=150)
+    run.close_windows(timeout=120)
+
+
+def assert_exactly_once(run: PipelineRun, lines: list[bytes]) -> None:
+    events = read_zone(run.data_dir, "pseudonymized")
+    assert events["event_id"].is_unique
+    assert len(events) == len(lines)
+
+
+@pytest.fixture(scope="module")
+def baseline(workload):
+    root, keyring, lines = workload
+    run = PipelineRun(root / "one", keyring).start(workers=1)
+    try:
+        run.publish(lines)
+        finish(run, len(lines))
+    finally:
+        run.stop()
+    assert_exactly_once(run, lines)
+    return comparable(run)
+
+
+def test_two_workers_give_the_same_aggregates_as_one(workload, baseline):
+    root, keyring, lines = workload
+    run = PipelineRun(root / "two", keyring).start(workers=2)
+    try:
+        run.publish(lines)
+        finish(run, len(lines))
+    finally:
+        run.stop()
+    assert_exactly_once(run, lines)
+    assert len(baseline) > 0
+    assert comparable(run).equals(baseline)
+
+
+def test_worker_killed_mid_window_then_restarted_gives_the_same_aggregates(workload, baseline):
+    root, keyring, lines = workload
+    run = PipelineRun(root / "restart", keyring).start(workers=1)
+    try:
+        half = len(lines) // 2
+        run.publish(lines[:half])
+        run.wait_landed(half // 2, timeout=120)
+        os.killpg(run.workers[0].pid, signal.SIGKILL)  # no flush, no commit: a crash
+        run.workers[0].wait()
+        run.add_worker("w2")
+        run.publish(lines[half:])
+        finish(run, len(lines))
+    finally:
+        run.stop()
+    assert_exactly_once(run, lines)
+    assert comparable(run).equals(baseline)
+
+
+def test_three_workers_one_killed_mid_run_land_everything_once(workload, baseline):
+    root, keyring, lines = workload
+    run = PipelineRun(root / "three", keyring).start(workers=3)
+    try:
+        third = len(lines) // 3
+        run.publish(lines[:third])
+        run.wait_landed(third // 2, timeout=120)
+        os.killpg(run.workers[1].pid, signal.SIGKILL)
+        run.workers[1].wait()
+        run.publish(lines[third:])
+        finish(run, len(lines))
+    finally:
+        run.stop()
+    assert_exactly_once(run, lines)
+    assert comparable(run).equals(baseline)
