@@ -46,6 +46,8 @@ def broker(port: int, host: str) -> None:
 @click.option("--partitions", envvar="ANONPIPE_PARTITIONS", type=int, default=4, show_default=True)
 @click.option("--replication-factor", type=int, default=None, help="of created topics (default 1 embedded, else 3)")
 @click.option("--embedded", is_flag=True, help="the broker is the embedded Tansu (enables its workarounds)")
+@click.option("--broker-wait", envvar="ANONPIPE_BROKER_WAIT", type=float, default=60.0, show_default=True,
+              help="seconds to wait for the broker at start-up (retrying with backoff) before giving up")
 @click.option("--demo", is_flag=True, help="allow an ephemeral key ring (never in production)")
 @click.option("--web-port", envvar="ANONPIPE_WEB_PORT", type=int, default=0, show_default=True)
 @click.option("--metrics-port", envvar="ANONPIPE_METRICS_PORT", type=int, default=0, show_default=True)
@@ -57,7 +59,7 @@ def broker(port: int, host: str) -> None:
 @click.option("--sasl-username", envvar="ANONPIPE_SASL_USERNAME", default=None)
 @click.option("--sasl-password", envvar="ANONPIPE_SASL_PASSWORD", default=None)
 @click.option("--ssl-cafile", envvar="ANONPIPE_SSL_CAFILE", default=None)
-def worker(bootstrap, data_dir, policy_path, keyring_path, partitions, replication_factor, embedded, demo, web_port, metrics_port,
+def worker(bootstrap, data_dir, policy_path, keyring_path, partitions, replication_factor, embedded, broker_wait, demo, web_port, metrics_port,
            worker_id, log_format, log_level, security_protocol, sasl_mechanism, sasl_username, sasl_password,
            ssl_cafile) -> None:
     """Run a pipeline worker (all stages; scale out by starting more in the same consumer group)."""
@@ -69,7 +71,7 @@ def worker(bootstrap, data_dir, policy_path, keyring_path, partitions, replicati
                             sasl_username=sasl_username, sasl_password=sasl_password, ssl_cafile=ssl_cafile,
                             partitions=partitions, replication=replication_factor, embedded=embedded),
         data_dir=data_dir, policy_path=policy_path, keyring_path=keyring_path, demo=demo, web_port=web_port,
-        metrics_port=metrics_port, log_format=log_format, log_level=log_level)
+        metrics_port=metrics_port, log_format=log_format, log_level=log_level, broker_wait=broker_wait)
     if worker_id:
         settings.worker_id = worker_id
     run_worker(settings)

@@ -55,6 +55,8 @@ class WorkerSettings:
     web_port: int = 6066
     metrics_port: int = 0
     """Prometheus endpoint port; 0 disables it."""
+    broker_wait: float = 60.0
+    """Seconds to wait for the broker at start-up before exiting with one error line."""
     log_format: str = "text"
     log_level: str = "INFO"
     worker_id: str = field(default_factory=lambda: os.environ.get("HOSTNAME", "worker"))

@@ -47,7 +47,7 @@ def prepare(settings: WorkerSettings):
         raise KeyRingError("the key ring holds no keys (run `anonpipe keys new`)")
     _redact_key_material(ring)
     try:
-        wait_until_ready(settings.kafka.bootstrap, timeout=20)
+        wait_until_ready(settings.kafka.bootstrap, timeout=settings.broker_wait)
     except BrokerError as exc:
         raise StartupError(str(exc)) from None
     from pipeline.topics import ensure_topics

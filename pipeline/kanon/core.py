@@ -56,34 +56,39 @@ def window_start_ms(times_ms: pd.Series | int, size_ms: int):
     return (times_ms // size_ms) * size_ms
 
 
-def subject_column(table: pa.Table, config: KAnonSection) -> pd.Series:
+def _strings(table: pa.Table, name: str) -> list[str]:
+    return [UNKNOWN if v is None else str(v) for v in table.column(name).to_pylist()]
+
+
+def subject_column(table: pa.Table, config: KAnonSection) -> list[str | None]:
     """First non-null of the policy's subject columns (e.g. user pseudonym, else device pseudonym)."""
-    subject = None
+    subject: list[str | None] | None = None
     for name in config.subject_columns:
-        column = table.column(name).to_pandas()
-        subject = column if subject is None else subject.fillna(column)
-    return subject
+        column = table.column(name).to_pylist()
+        subject = column if subject is None else [s if s is not None else c for s, c in zip(subject, column)]
+    return subject or [None] * table.num_rows
 
 
 def pre_aggregate(table: pa.Table, config: KAnonSection, time_column: str) -> dict[tuple[int, Cell], CellState]:
-    """Batch → {(window start ms, cell): events and subject set}: one table update per cell, not per event."""
+    """Batch → {(window start ms, cell): events and subject set}: one table update per cell, not per event.
+
+    A plain dict pass: for ~1,000-row batches it is several times faster than a pandas groupby.
+    """
     if table.num_rows == 0:
         return {}
     size_ms = config.window.size_seconds * 1000
-    qis = list(config.quasi_identifiers)
-    frame = pd.DataFrame({
-        "window": window_start_ms(table.column(time_column).cast(pa.int64()).to_pandas(), size_ms),
-        config.partition_column: table.column(config.partition_column).to_pandas(),
-        **{qi: table.column(qi).to_pandas() for qi in qis},
-        "subject": subject_column(table, config),
-    })
-    keys = [config.partition_column, *qis]
-    frame[keys] = frame[keys].fillna(UNKNOWN).astype(str)
-    frame = frame.dropna(subset=["subject"])
+    windows = ((table.column(time_column).cast(pa.int64()).to_numpy() // size_ms) * size_ms).tolist()
+    columns = [_strings(table, config.partition_column)] + [_strings(table, q) for q in config.quasi_identifiers]
     out: dict[tuple[int, Cell], CellState] = {}
-    for group_key, group in frame.groupby(["window", *keys], sort=False):
-        window, *cell = group_key
-        out[(int(window), tuple(cell))] = CellState(len(group), set(group["subject"]))
+    for window, subject, *cell in zip(windows, subject_column(table, config), *columns):
+        if subject is None:
+            continue  # no person to count: cannot contribute to k (the schema requires a device id, so rare)
+        key = (window, tuple(cell))
+        state = out.get(key)
+        if state is None:
+            state = out[key] = CellState()
+        state.events += 1
+        state.subjects.add(subject)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -138,8 +139,8 @@ def _raw_bytes(event: Any) -> bytes:
     raw = {k: v for k, v in event.items() if k != EVENT_TIME_MS} if isinstance(event, dict) else event
     try:
         return orjson.dumps(raw, default=str)
-    except (TypeError, orjson.JSONEncodeError):
-        return repr(raw).encode("utf-8", "replace")
+    except (TypeError, orjson.JSONEncodeError):  # e.g. an integer beyond 64 bits (only in unvalidated input)
+        return json.dumps(raw, default=str, ensure_ascii=False).encode("utf-8", "replace")
 
 
 def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing,

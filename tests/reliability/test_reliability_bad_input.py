@@ -22,13 +22,10 @@ KNOWN_CODES = {"envelope_not_json", "envelope_too_large", "envelope_too_many_eve
 @pytest.fixture(scope="module")
 def corpus():
     main = build_corpus(seed=8, end=GENERATED_UNTIL, valid=2000, bad=10_000, envelopes=20)
-    # Big envelopes whose outputs exceed a 1 MB Kafka message: a DLQ batch of 3,000 rejects, and a
-    # pseudonymized batch of 600 events with maximum-length text.
-    many_rejects = build_corpus(seed=9, end=GENERATED_UNTIL, valid=20, bad=3000, envelopes=1,
-                                oversize_envelope=False, first_marker=500_000)
+    # 600 valid events with maximum-length text in one 3 MB envelope (bigger ones: test_reliability_big_batches.py)
     long_texts = build_corpus(seed=10, end=GENERATED_UNTIL, valid=600, bad=0, envelopes=1,
                               oversize_envelope=False, long_text=3990)
-    return merge(main, many_rejects, long_texts)
+    return merge(main, long_texts)
 
 
 @pytest.fixture(scope="module")
