@@ -81,4 +81,22 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
     ingest_agent.register(app, topics, policy, ring, kafka.partitions, metrics)
     kanon_agent.register(app, topics, policy, kafka.partitions, metrics)
     sink.register(app, topics, settings.data_dir, metrics)
+    if metrics is not None:
+        register_lag_reporter(app, metrics)
     return app
+
+
+def register_lag_reporter(app: faust.App, metrics, interval: float = 2.0) -> None:
+    """Consumer lag per assigned partition (high watermark − committed offset), for the Prometheus endpoint."""
+
+    @app.timer(interval=interval)
+    async def report_consumer_lag() -> None:
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:  # noqa: BLE001 - partition not fetched yet; try again next tick
+                continue
+            committed = consumer._committed_offset.get(tp)  # faust keeps no public accessor for it
+            if highwater is not None and highwater >= 0:
+                metrics.record_consumer_lag(tp.topic, tp.partition, highwater - (committed or 0))

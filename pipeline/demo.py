@@ -57,7 +57,7 @@ class Summary:
 
 def start_worker(bootstrap: str, data_dir: Path, *, policy: Path | None = None, keyring: Path | None = None,
                  partitions: int = 4, worker_id: str = "w1", log_name: str | None = None,
-                 extra_env: dict | None = None) -> subprocess.Popen:
+                 extra_env: dict | None = None, extra_args: tuple[str, ...] = ()) -> subprocess.Popen:
     """A worker as its own process (like production), logging to a file under the data dir."""
     cmd = [sys.executable, "-m", "pipeline.cli", "worker", "--bootstrap", bootstrap, "--data-dir", str(data_dir),
            "--embedded", "--partitions", str(partitions), "--worker-id", worker_id]
@@ -67,6 +67,7 @@ def start_worker(bootstrap: str, data_dir: Path, *, policy: Path | None = None, 
         cmd += ["--keyring", str(keyring)]
     else:
         cmd += ["--demo"]
+    cmd += list(extra_args)
     log_path = data_dir / "logs" / (log_name or f"worker-{worker_id}.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}

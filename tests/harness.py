@@ -49,10 +49,10 @@ class PipelineRun:
             self.add_worker(f"w{i + 1}")
         return self
 
-    def add_worker(self, worker_id: str):
+    def add_worker(self, worker_id: str, extra_args: tuple[str, ...] = ()):
         from pipeline.demo import start_worker
         proc = start_worker(self.broker.bootstrap, self.data_dir, policy=self.policy, keyring=self.keyring,
-                            partitions=self.partitions, worker_id=worker_id)
+                            partitions=self.partitions, worker_id=worker_id, extra_args=extra_args)
         self.workers.append(proc)
         return proc
 

@@ -22,6 +22,7 @@ from collections import defaultdict
 import orjson
 
 from pipeline.kanon.core import CellState, late_table, pre_aggregate, release_tables, release_window
+from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
 
@@ -126,6 +127,7 @@ class KAnonState:
 
 
 def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None) -> None:
+    metrics = metrics or PipelineMetrics()
     config = policy.policy.kanon
     size_ms = config.window.size_seconds * 1000
     grace_ms = config.window.grace_seconds * 1000
@@ -151,8 +153,7 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None)
             if aggregates.num_rows:
                 await topics.aggregates.send(value=encode_table(aggregates), headers=[(HEADER_BATCH_ID, f"agg-{batch}".encode())])
             await topics.window_stats.send(value=encode_table(stats), headers=[(HEADER_BATCH_ID, f"stats-{batch}".encode())])
-            if metrics:
-                metrics.record_release(stats)
+            metrics.record_release(stats)
             state.drop_window(partition, window)
             closed = max(closed, window + size_ms)
             state.set_int(f"closed|{partition}", closed)
@@ -174,18 +175,17 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None)
                 continue
             closed = state.closed(partition)
             late: dict[int, int] = defaultdict(int)
-            for (window, cell), update in pre_aggregate(batch, config, time_col).items():
-                if window + size_ms <= closed:
-                    late[window] += update.events
-                else:
-                    state.apply(partition, window, cell, update, batch_id)
+            with metrics.time_batch("kanon"):
+                for (window, cell), update in pre_aggregate(batch, config, time_col).items():
+                    if window + size_ms <= closed:
+                        late[window] += update.events
+                    else:
+                        state.apply(partition, window, cell, update, batch_id)
             if late:
                 await topics.window_stats.send(value=encode_table(late_table(late, config, policy.version, partition)),
                                                headers=[(HEADER_BATCH_ID, f"late-{batch_id}".encode())])
-                if metrics:
-                    metrics.record_late(sum(late.values()))
+                metrics.record_late(sum(late.values()))
             newest = int(batch.column(time_col).cast("int64").to_numpy().max())
             state.advance_source(partition, source_of(batch_id), newest)
-            if metrics:
-                metrics.record_watermark(state.watermark(partition))
+            metrics.record_watermark(state.watermark(partition))
             await release_due(partition)

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from pipeline.lake.compaction import is_compacted
 from pipeline.lake.layout import AGGREGATES, DATE_COLUMN, PSEUDONYMIZED, WINDOW_STATS, batch_file_name, dlq_dir
 from pipeline.lake.writer import write_atomic, write_batch
+from pipeline.observability.metrics import PipelineMetrics
 from pipeline.validate.rejects import decode_rejects
 from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, header
 
@@ -56,6 +57,7 @@ def _batch_id(event) -> str:
 
 
 def register(app, topics, data_dir: Path, metrics=None) -> None:
+    metrics = metrics or PipelineMetrics()
     def zone_sink(topic, zone: str, name: str):
         @app.agent(topic, name=name)
         async def sink(stream):
@@ -67,9 +69,9 @@ def register(app, topics, data_dir: Path, metrics=None) -> None:
                 dates = pc.unique(table.column(DATE_COLUMN)).to_pylist() if table.num_rows else []
                 if dates and all(is_compacted(data_dir, zone, day, batch_id) for day in dates):
                     continue  # replay of a batch already merged by `anonpipe lake compact`
-                write_batch(data_dir, zone, with_batch_id(table, batch_id), batch_id)
-                if metrics:
-                    metrics.record_sink(zone, table.num_rows)
+                with metrics.time_batch(f"sink_{zone}"):
+                    write_batch(data_dir, zone, with_batch_id(table, batch_id), batch_id)
+                metrics.record_sink(zone, table.num_rows)
         return sink
 
     zone_sink(topics.pseudonymized, PSEUDONYMIZED, "sink-pseudonymized")

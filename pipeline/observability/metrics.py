@@ -144,3 +144,10 @@ class PipelineMetrics:
 
     def record_watermark(self, watermark_ms: int) -> None:
         record_watermark(watermark_ms / 1000)
+
+    def time_batch(self, stage: str):
+        """Context manager timing one batch of `stage` into BATCH_SECONDS."""
+        return BATCH_SECONDS.labels(stage).time()
+
+    def record_consumer_lag(self, topic: str, partition: int, lag: int) -> None:
+        CONSUMER_LAG.labels(topic, str(partition)).set(max(0, lag))

@@ -12,6 +12,7 @@ import orjson
 import pyarrow as pa
 
 from pipeline.keys.ring import KeyRing
+from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import TimeBounds, validate_batch
@@ -64,6 +65,7 @@ def _where(exc: Exception) -> str:
 def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int, metrics=None) -> None:
     bounds = TimeBounds(max_age=dt.timedelta(days=policy.policy.validation.max_age_days),
                         max_future=dt.timedelta(minutes=policy.policy.validation.max_future_minutes))
+    metrics = metrics or PipelineMetrics()
     services: dict = {}
     partition_column = policy.policy.kanon.partition_column
 
@@ -75,8 +77,9 @@ def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int
             batch_id = raw_batch_id(message.partition, message.offset)
             payload = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
             try:
-                valid = validate_batch([(payload, source)], bounds=bounds)
-                result = pseudonymize_batch(valid.events, policy, ring, services, source)
+                with metrics.time_batch("ingest"):
+                    valid = validate_batch([(payload, source)], bounds=bounds)
+                    result = pseudonymize_batch(valid.events, policy, ring, services, source)
                 rejects = valid.rejects + result.rejects
             except Exception as exc:  # a poison message must not stop the worker: dead-letter its events
                 log.error("envelope %s failed in the kernel (%s at %s); its events were dead-lettered",
@@ -90,6 +93,5 @@ def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int
                     headers=[(HEADER_BATCH_ID, f"{batch_id}-q{dest}".encode()), (HEADER_KIND, KIND_DATA)])
             if rejects:
                 await topics.dlq.send(value=encode_rejects(rejects), headers=[(HEADER_BATCH_ID, batch_id.encode())])
-            if metrics:
-                metrics.record_ingest(len(valid.events) + len(valid.rejects), result.table.num_rows, rejects)
+            metrics.record_ingest(len(valid.events) + len(valid.rejects), result.table.num_rows, rejects)
 

@@ -1,0 +1,167 @@
+"""Issue 8.3 and 8.5: kill -9 and SIGTERM the worker while 30k events flow; after restarts every valid event is in
+the lake exactly once and the k-anonymous aggregates equal those of an uninterrupted run on the same input and keys.
+
+Scaled down from the issue's 100k events to 30k to keep the suite within its CI budget (same code paths: the
+kills land mid-stream at several points, including during changelog recovery of the k-anonymity table).
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import shutil
+import signal
+import threading
+import time
+
+import orjson
+import pandas as pd
+import pytest
+
+from harness import GENERATED_UNTIL, PipelineRun
+from pipeline.generate import TelemetryGenerator
+from reliability_support import (aggregates_sorted, count_lake_rows, crash_lines, dlq_entries, kill9,
+                                 lake_event_ids, temp_files, wait_until)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+EVENTS = 30_000
+TIMINGS: dict[str, list[float]] = collections.defaultdict(list)
+
+
+@pytest.fixture(scope="module")
+def labelled():
+    return list(TelemetryGenerator(seed=21, end=GENERATED_UNTIL, hours=6).labelled_lines(EVENTS, 0.01))
+
+
+@pytest.fixture(scope="module")
+def keyring(tmp_path_factory):
+    from harness import make_keyring
+    path = tmp_path_factory.mktemp("crash-keys") / "keyring.json"
+    make_keyring(path)
+    return path
+
+
+def publish_in_background(run: PipelineRun, lines: list[bytes], chunks: int = 10) -> threading.Thread:
+    """Events keep arriving while the worker is killed and restarted (Tansu keeps them: only the worker dies)."""
+    def publish():
+        size = -(-len(lines) // chunks)
+        for i in range(chunks):
+            run.publish(lines[i * size:(i + 1) * size])
+            time.sleep(0.3)
+    thread = threading.Thread(target=publish, daemon=True)
+    thread.start()
+    return thread
+
+
+def accounted(run: PipelineRun, total: int) -> bool:
+    return count_lake_rows(run.data_dir) + len(dlq_entries(run.data_dir)) >= total
+
+
+def finish(run: PipelineRun, total: int) -> None:
+    wait_until(lambda: accounted(run, total), 180, "every event to be accounted for", run.workers[-1:])
+    run.close_windows()
+
+
+def run_with_interruptions(root, keyring, lines, interrupt, rng: random.Random) -> PipelineRun:
+    """Publish in the background; at three random points `interrupt` the worker and start a new one."""
+    run = PipelineRun(root, keyring).start(workers=1)
+    try:
+        publisher = publish_in_background(run, lines)
+        for fraction in sorted(rng.uniform(0.1, 0.9) for _ in range(3)):
+            wait_until(lambda: count_lake_rows(run.data_dir) >= fraction * len(lines) * 0.98, 120,
+                       f"{fraction:.0%} of the events to land", run.workers[-1:])
+            time.sleep(rng.uniform(0, 1.0))
+            interrupt(run, run.workers[-1])
+            started = time.monotonic()
+            proc = run.add_worker("w1")
+            wait_until(lambda: count_lake_rows(run.data_dir) > 0 and proc.poll() is None and
+                       "Ready" in (run.data_dir / "logs" / "worker-w1.log").read_text(errors="replace")
+                       .rsplit("Starting...", 1)[-1], 60, "the restarted worker to be ready", [proc])
+            TIMINGS["restart_to_ready_s"].append(round(time.monotonic() - started, 1))
+        publisher.join(timeout=120)
+        finish(run, len(lines))
+    finally:
+        run.stop()
+    return run
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, keyring, labelled):
+    lines = [line for line, _ in labelled]
+    run = PipelineRun(tmp_path_factory.mktemp("reference"), keyring).start(workers=1)
+    try:
+        started = time.monotonic()
+        run.publish(lines)
+        finish(run, len(lines))
+        TIMINGS["uninterrupted_run_s"].append(round(time.monotonic() - started, 1))
+    finally:
+        run.stop()
+    return run
+
+
+def sigkill(run: PipelineRun, proc) -> None:
+    kill9(proc)
+
+
+def sigterm(run: PipelineRun, proc) -> None:
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=30)
+    took = time.monotonic() - started
+    TIMINGS["sigterm_exit_s"].append(round(took, 1))
+    assert code == 0, f"worker exited with {code} on SIGTERM"
+    assert took < 10, f"worker took {took:.1f}s to stop on SIGTERM"
+    assert temp_files(run.data_dir) == []
+
+
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory, keyring, labelled):
+    return run_with_interruptions(tmp_path_factory.mktemp("killed"), keyring, [line for line, _ in labelled],
+                                  sigkill, random.Random(1))
+
+
+@pytest.fixture(scope="module")
+def terminated(tmp_path_factory, keyring, labelled):
+    return run_with_interruptions(tmp_path_factory.mktemp("terminated"), keyring, [line for line, _ in labelled],
+                                  sigterm, random.Random(2))
+
+
+def valid_ids(labelled) -> set[str]:
+    return {orjson.loads(line)["event_id"] for line, bad in labelled if not bad}
+
+
+def assert_exactly_once(run: PipelineRun, labelled) -> None:
+    ids = lake_event_ids(run.data_dir)
+    duplicates = [i for i, n in collections.Counter(ids).items() if n > 1]
+    assert duplicates == []
+    assert set(ids) == valid_ids(labelled)
+
+
+def assert_same_aggregates(run: PipelineRun, reference: PipelineRun) -> None:
+    expected, actual = aggregates_sorted(reference.data_dir), aggregates_sorted(run.data_dir)
+    assert len(expected) > 100
+    pd.testing.assert_frame_equal(actual, expected, check_dtype=False)
+
+
+def test_reference_run_is_complete(reference, labelled):
+    assert_exactly_once(reference, labelled)
+
+
+def test_kill_9_loses_nothing_and_duplicates_nothing(killed, labelled):
+    assert_exactly_once(killed, labelled)
+    assert temp_files(killed.data_dir) == []  # a killed write leaves at worst a temp file; the replay cleans? no:
+    # (kept strict on purpose: write_atomic's temp files are hidden dot-files next to the target)
+
+
+def test_kill_9_gives_the_same_aggregates_as_an_uninterrupted_run(killed, reference):
+    assert_same_aggregates(killed, reference)
+
+
+def test_sigterm_exits_cleanly_and_restart_completes_exactly_once(terminated, labelled, reference):
+    assert_exactly_once(terminated, labelled)
+    assert_same_aggregates(terminated, reference)
+    assert crash_lines(terminated.logs()) == []
+
+
+def test_report_timings():
+    print("\nreliability timings:", dict(TIMINGS))
