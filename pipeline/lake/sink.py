@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from pipeline.lake.compaction import is_compacted
 from pipeline.lake.layout import AGGREGATES, DATE_COLUMN, PSEUDONYMIZED, WINDOW_STATS, batch_file_name, dlq_dir
-from pipeline.lake.writer import write_atomic, write_batch
+from pipeline.lake.writer import remove_stale_temp_files, write_atomic, write_batch
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.validate.rejects import decode_rejects
 from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, header
@@ -58,6 +58,10 @@ def _batch_id(event) -> str:
 
 def register(app, topics, data_dir: Path, metrics=None) -> None:
     metrics = metrics or PipelineMetrics()
+    # Temp files of a crashed writer; only old ones, since other workers may be writing into the same lake.
+    removed = remove_stale_temp_files(Path(data_dir))
+    if removed:
+        log.info("removed %d stale temp files left by a crashed writer", removed)
     def zone_sink(topic, zone: str, name: str):
         @app.agent(topic, name=name)
         async def sink(stream):

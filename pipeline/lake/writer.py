@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.failpoints import failpoint
 from pipeline.lake.layout import DATE_COLUMN, batch_file_name, zone_dir
 
 PARQUET_COMPRESSION = "zstd"
@@ -39,6 +40,7 @@ def write_atomic(path: Path, write, mode: int = 0o640) -> None:
         os.chmod(tmp, mode)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        failpoint("lake.before_rename")
         os.replace(tmp, path)
         fsync_dir(path.parent)
     except BaseException:
@@ -48,6 +50,21 @@ def write_atomic(path: Path, write, mode: int = 0o640) -> None:
 
 def write_parquet_atomic(path: Path, table: pa.Table) -> None:
     write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression=PARQUET_COMPRESSION))
+
+
+def remove_stale_temp_files(root: Path, older_than_seconds: float = 3600.0) -> int:
+    """Delete temp files a crashed writer left behind (readers already skip them: their names start with '.')."""
+    import time
+    removed = 0
+    cutoff = time.time() - older_than_seconds
+    for path in root.rglob(".*.tmp") if root.exists() else ():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue  # another worker cleaned it up
+    return removed
 
 
 def write_batch(data_dir: str | os.PathLike, zone: str, table: pa.Table, batch_id: str,
