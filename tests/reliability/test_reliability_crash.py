@@ -53,6 +53,10 @@ def publish_in_background(run: PipelineRun, lines: list[bytes], chunks: int = 10
     return thread
 
 
+def ready_count(run: PipelineRun) -> int:
+    return (run.data_dir / "logs" / "worker-w1.log").read_text(errors="replace").count("[^Worker]: Ready")
+
+
 def accounted(run: PipelineRun, total: int) -> bool:
     return count_lake_rows(run.data_dir) + len(dlq_entries(run.data_dir)) >= total
 
@@ -70,6 +74,8 @@ def run_with_interruptions(root, keyring, lines, interrupt, rng: random.Random) 
         for fraction in sorted(rng.uniform(0.1, 0.9) for _ in range(3)):
             wait_until(lambda: count_lake_rows(run.data_dir) >= fraction * len(lines) * 0.98, 120,
                        f"{fraction:.0%} of the events to land", run.workers[-1:])
+            # interrupt a worker that is past start-up and processing (a SIGTERM during start-up: see the report)
+            wait_until(lambda: ready_count(run) >= len(run.workers), 60, "the worker to be ready", run.workers[-1:])
             time.sleep(rng.uniform(0, 1.0))
             interrupt(run, run.workers[-1])
             TIMINGS[f"{interrupt.__name__}_temp_files_left"].append(len(temp_files(run.data_dir)))

@@ -1,0 +1,340 @@
+"""Benchmark of the pseudonymization stage: kernel vs naive per-record loop (and presidio-structured), end-to-end
+ingest through the embedded broker vs a raw aiokafka consume→produce loop, and the worker's peak RSS.
+
+Run: `python benchmarks/pseudonymize.py` (about 2-3 minutes on 2 cores). `--events N` changes the size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import hmac
+import ipaddress
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import h3
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from pipeline.generate import TelemetryGenerator
+from pipeline.keys.ring import ephemeral_ring
+from pipeline.operators.allowlist import Allowlist
+from pipeline.operators.device_generalize import locale_language, model_class, os_family, os_major, screen_bucket
+from pipeline.operators.geo_cell import resolution_for_accuracy
+from pipeline.operators.text_pii import TEXT_ENGINE
+from pipeline.operators.user_agent import parse_user_agent
+from pipeline.policy.loader import load_policy
+from pipeline.pseudonymize.core import pseudonymize_batch
+from pipeline.validate.core import validate_batch
+
+BATCH = 1000
+TARGET_KERNEL = 300_000
+TARGET_E2E_RATIO = 0.5
+TARGET_RSS_MB = 300
+ID_FIELDS = ("user_id", "device_id", "cookie_id", "session_id")
+
+
+def line(label: str, value: float, unit: str, baseline: float | None = None, baseline_label: str = "") -> None:
+    text = f"  {label:<44} {value:>12,.0f} {unit}"
+    if baseline:
+        text += f"   vs {baseline_label} {baseline:,.0f} {unit}: x{value / baseline:.2f}"
+    print(text, flush=True)
+
+
+# ---- (a) kernel --------------------------------------------------------------------------------------------------
+class TimedEngine:
+    """Wraps the text PII engine to measure its share of the kernel's time."""
+
+    def __init__(self, engine):
+        self.engine, self.seconds = engine, 0.0
+
+    def __getattr__(self, name):
+        return getattr(self.engine, name)
+
+    def anonymize_batch(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return self.engine.anonymize_batch(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def kernel(batches: list[list[dict]], policy, ring, engine) -> tuple[float, float]:
+    timed = TimedEngine(engine)
+    services = {TEXT_ENGINE: timed}
+    start = time.perf_counter()
+    rows = 0
+    for events in batches:
+        result = pseudonymize_batch(events, policy, ring, services)
+        rows += result.table.num_rows + len(result.rejects)
+    return time.perf_counter() - start, timed.seconds
+
+
+# ---- (b) naive baseline: per record, same primitives, no caching --------------------------------------------------
+def naive_record(event: dict, ring, engine, allowlist: Allowlist, actions: dict) -> dict | None:
+    ts = event["_ts_ms"]
+    key = next((k for k in ring.keys if k.secret and k.covers_ms(ts)), None)
+    if key is None:
+        return None
+    out = {"event_id": event["event_id"], "event_type": event["event_type"],
+           "event_hour": dt.datetime.fromtimestamp(ts // 3_600_000 * 3600, dt.timezone.utc),
+           "app_platform": event["app"]["platform"], "app_major": event["app"]["version"].split(".")[0]}
+    for name in ID_FIELDS:
+        value = event.get(name)
+        out[name] = None if value is None else hmac.digest(
+            key.secret, f"{name}\x00{value}".encode(), "sha256").hex()[:16]
+    address = ipaddress.ip_address(event["ip"])
+    if not address.is_global:
+        return None
+    prefix = 24 if address.version == 4 else 48
+    out["ip_prefix"] = str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    if event.get("user_agent"):
+        out["ua"] = parse_user_agent(event["user_agent"])
+    geo = event.get("geo")
+    if geo:
+        res = resolution_for_accuracy(geo.get("accuracy_m"), 8, 5)
+        out["geo_h3"] = h3.latlng_to_cell(geo["lat"], geo["lon"], res) if res is not None else None
+    device = event.get("device") or {}
+    out["device"] = ((device.get("manufacturer") or "").lower(), model_class(device.get("model"), None),
+                     os_family(device.get("os") or ""), os_major(device.get("os_version") or ""),
+                     screen_bucket(device.get("screen")), locale_language(device.get("locale") or ""))
+    out["properties"] = allowlist._filter(event["properties"]) if event.get("properties") else None
+    if event.get("text"):
+        def token(entity_type: str, value: str) -> str:
+            return hmac.digest(key.secret, f"text:{entity_type}\x00{value}".encode(), "sha256").hex()[:12]
+        out["text"] = engine.anonymize_batch([event["text"]], actions=actions, pseudonymize=token)[0]
+    return out
+
+
+def naive(events: list[dict], policy, ring, engine) -> float:
+    allowlist = policy.operator_for("properties")
+    actions = policy.operator_for("text").params.actions
+    start = time.perf_counter()
+    rows = [naive_record(e, ring, engine, allowlist, actions) for e in events]
+    pa.Table.from_pylist([{k: str(v) for k, v in r.items()} for r in rows if r])
+    return time.perf_counter() - start
+
+
+def presidio_structured(events: list[dict], ring, engine, actions: dict) -> float | str:
+    """Ids, IP, UA and text through presidio-structured's engine with custom operators (same primitives)."""
+    try:
+        import pandas as pd
+        from presidio_anonymizer.entities import OperatorConfig
+        from presidio_structured import StructuredAnalysis, StructuredEngine
+    except ImportError as exc:
+        return f"skipped: presidio-structured not installed ({exc.name}); `pip install presidio-structured`"
+    key = ring.keys[1]
+
+    def keyed(name):
+        # pandas turns None into NaN: anything not a string is an absent value
+        return lambda v: hmac.digest(key.secret, f"{name}\x00{v}".encode(), "sha256").hex()[:16] \
+            if isinstance(v, str) else ""
+
+    def truncate(v):
+        address = ipaddress.ip_address(v)
+        return str(ipaddress.ip_network(f"{address}/{24 if address.version == 4 else 48}", strict=False))
+
+    def token(entity_type: str, value: str) -> str:
+        return hmac.digest(key.secret, f"text:{entity_type}\x00{value}".encode(), "sha256").hex()[:12]
+
+    columns = [*ID_FIELDS, "ip", "user_agent", "text"]
+    frame = pd.DataFrame([{c: e.get(c) for c in columns} for e in events])
+    analysis = StructuredAnalysis(entity_mapping={c: c.upper() for c in columns})
+    operators = {c.upper(): OperatorConfig("custom", {"lambda": keyed(c)}) for c in ID_FIELDS}
+    operators["IP"] = OperatorConfig("custom", {"lambda": truncate})
+    operators["USER_AGENT"] = OperatorConfig("custom", {"lambda": lambda v: str(parse_user_agent(v))
+                                                         if isinstance(v, str) else ""})
+    operators["TEXT"] = OperatorConfig("custom", {"lambda": lambda v: engine.anonymize_batch(
+        [v], actions=actions, pseudonymize=token)[0] if isinstance(v, str) else ""})
+    start = time.perf_counter()
+    StructuredEngine().anonymize(frame, analysis, operators=operators)
+    return time.perf_counter() - start
+
+
+# ---- (c) end to end --------------------------------------------------------------------------------------------
+RAW_LOOP_SRC = "bench.raw-loop.in"
+RAW_LOOP_DST = "bench.raw-loop.out"
+
+
+async def raw_loop(bootstrap: str, expected_events: int) -> None:
+    """Consume every envelope and produce it unchanged: the Python/aiokafka ceiling for a consume→produce stage."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    consumer = AIOKafkaConsumer(RAW_LOOP_SRC, bootstrap_servers=bootstrap, group_id="bench-raw-loop",
+                                auto_offset_reset="earliest", enable_auto_commit=True, max_partition_fetch_bytes=16 << 20,
+                                fetch_max_bytes=64 << 20)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=16_000_000, acks="all")
+    await consumer.start()
+    await producer.start()
+    seen, first = 0, None
+    try:
+        while seen < expected_events:
+            batches = await consumer.getmany(timeout_ms=500)
+            for tp, messages in batches.items():
+                for message in messages:
+                    if first is None:
+                        first = time.monotonic()
+                    await producer.send(RAW_LOOP_DST, value=message.value, partition=tp.partition)
+                    seen += message.value.count(b"\n") + 1
+        await producer.flush()
+        print(f"{first} {time.monotonic()}", flush=True)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+    finally:
+        admin.close()
+
+
+def count_output(bootstrap: str, expected: int, timeout: float, proc) -> tuple[float, float]:
+    """(first output seen, all rows accounted) in time.monotonic(): pseudonymized rows + DLQ rows."""
+    from kafka import KafkaConsumer
+
+    from pipeline.settings import TOPIC_DLQ, TOPIC_PSEUDONYMIZED
+    from pipeline.validate.rejects import decode_rejects
+    from pipeline.wire import HEADER_KIND, KIND_CONTROL, decode_table, header
+    consumer = KafkaConsumer(TOPIC_PSEUDONYMIZED, TOPIC_DLQ, bootstrap_servers=bootstrap, group_id=None,
+                             auto_offset_reset="earliest", fetch_max_bytes=64 << 20,
+                             max_partition_fetch_bytes=16 << 20)
+    rows, first, deadline = 0, None, time.monotonic() + timeout
+    try:
+        while rows < expected:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"only {rows:,} of {expected:,} rows accounted (worker exit {proc.poll()})")
+            for tp, messages in consumer.poll(timeout_ms=200).items():
+                for message in messages:
+                    first = first or time.monotonic()
+                    if tp.topic == TOPIC_DLQ:
+                        rows += len(decode_rejects(message.value))
+                    elif header(message.headers, HEADER_KIND) != KIND_CONTROL:
+                        rows += decode_table(message.value).num_rows
+        return first, time.monotonic()
+    finally:
+        consumer.close()
+
+
+def peak_rss(pid: int, stop: threading.Event, out: list[int]) -> None:
+    import psutil
+    process = psutil.Process(pid)
+    while not stop.is_set():
+        try:
+            procs = [process, *process.children(recursive=True)]
+            out.append(sum(p.memory_info().rss for p in procs))
+        except psutil.Error:
+            return
+        time.sleep(0.1)
+
+
+def end_to_end(lines: list[bytes], partitions: int = 4) -> None:
+    from pipeline.broker import EmbeddedBroker
+    from pipeline.demo import start_worker, stop_process
+    from pipeline.publish import publish_lines
+    from pipeline.topics import ensure_topics
+    total = len(lines)
+    with tempfile.TemporaryDirectory(prefix="anonpipe-bench-") as tmp, EmbeddedBroker() as broker:
+        data_dir = Path(tmp)
+        ensure_topics(broker.bootstrap, partitions)
+        create_topics(broker.bootstrap, [RAW_LOOP_SRC, RAW_LOOP_DST], partitions)
+        start = time.perf_counter()
+        publish_lines(lines, broker.bootstrap, progress=False)
+        publish_lines(lines, broker.bootstrap, topic=RAW_LOOP_SRC, progress=False)
+        print(f"  published 2 × {total:,} events in {time.perf_counter() - start:.1f} s (backlog for both runs)")
+
+        started = time.monotonic()
+        loop = subprocess.run([sys.executable, __file__, "--raw-loop", broker.bootstrap, str(total)],
+                              capture_output=True, text=True, timeout=300, check=True)
+        first, done = map(float, loop.stdout.split())
+        raw_rate = total / (done - first)
+        line("raw aiokafka consume→produce loop", raw_rate, "ev/s")
+        line("  same, including process start", total / (done - started), "ev/s")
+
+        started = time.monotonic()
+        worker = start_worker(broker.bootstrap, data_dir, partitions=partitions)
+        samples: list[int] = []
+        stop = threading.Event()
+        sampler = threading.Thread(target=peak_rss, args=(worker.pid, stop, samples), daemon=True)
+        sampler.start()
+        try:
+            first, done = count_output(broker.bootstrap, total, 240, worker)
+        finally:
+            stop.set()
+            sampler.join()
+            stop_process(worker)
+        line("worker ingest (validate+pseudonymize+produce)", total / (done - first), "ev/s", raw_rate, "raw loop")
+        line("  same, including worker start", total / (done - started), "ev/s")
+        ratio = total / (done - first) / raw_rate
+        print(f"  target ≥ {TARGET_E2E_RATIO} × raw loop: {'met' if ratio >= TARGET_E2E_RATIO else 'NOT met'}")
+        rss_mb = max(samples) / 2**20 if samples else float("nan")
+        print(f"(d) worker peak RSS: {rss_mb:,.0f} MB (target ≤ {TARGET_RSS_MB} MB: "
+              f"{'met' if rss_mb <= TARGET_RSS_MB else 'NOT met'})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--naive-events", type=int, default=20_000, help="the naive loops run on this prefix")
+    parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--raw-loop", nargs=2, metavar=("BOOTSTRAP", "EVENTS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.raw_loop:
+        asyncio.run(raw_loop(args.raw_loop[0], int(args.raw_loop[1])))
+        return
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    pa.set_cpu_count(1)  # one core for the kernel figure
+    pa.set_io_thread_count(1)
+    end = dt.datetime.now(dt.timezone.utc)
+    print(f"generating {args.events:,} events …", flush=True)
+    lines = list(TelemetryGenerator(7, end=end).lines(args.events))
+    policy, ring = load_policy(), ephemeral_ring("monthly", end)
+    from pipeline.text_pii.engine import TextPiiEngine
+    engine = TextPiiEngine.from_config()
+    parse_user_agent("Mozilla/5.0")  # one-time library start-up (ua-parser compiles its rules lazily), not per event
+
+    start = time.perf_counter()
+    batches = [validate_batch([(b"\n".join(lines[i:i + BATCH]), {})]).events for i in range(0, len(lines), BATCH)]
+    validate_rate = len(lines) / (time.perf_counter() - start)
+    events = [e for batch in batches for e in batch]
+
+    print(f"(a) kernel, {len(events):,} events in {BATCH:,}-event batches, one core")
+    seconds, text_seconds = kernel(batches, policy, ring, engine)
+    kernel_rate = len(events) / seconds
+    warm_seconds, _ = kernel(batches, policy, ring, engine)
+    print("(b) naive per-record loop (same primitives, no caching), "
+          f"on the first {min(args.naive_events, len(events)):,} events")
+    subset = events[:args.naive_events]
+    naive_rate = len(subset) / naive(subset, policy, ring, engine)
+    line("pseudonymize_batch (first pass, cold caches)", kernel_rate, "ev/s", naive_rate, "naive")
+    line("  of which outside the text PII engine", len(events) / (seconds - text_seconds), "ev/s")
+    print(f"  text PII engine: {text_seconds:.2f} s of {seconds:.2f} s")
+    line("pseudonymize_batch (second pass, warm caches)", len(events) / warm_seconds, "ev/s", naive_rate, "naive")
+    print(f"  target ≥ {TARGET_KERNEL:,} ev/s: {'met' if kernel_rate >= TARGET_KERNEL else 'NOT met'} (cold)")
+    line("naive per-record loop", naive_rate, "ev/s")
+    structured = presidio_structured(subset[:5000], ring, engine, policy.operator_for("text").params.actions)
+    if isinstance(structured, str):
+        print(f"  presidio-structured: {structured}")
+    else:
+        line("presidio-structured (ids, IP, UA, text only)", min(5000, len(subset)) / structured, "ev/s")
+        line("  kernel vs presidio-structured", kernel_rate, "ev/s", min(5000, len(subset)) / structured,
+             "presidio-structured")
+    line("validate_batch (for reference)", validate_rate, "ev/s")
+    if not args.skip_e2e:
+        print(f"(c) end to end through the embedded broker, {len(lines):,} events in {BATCH:,}-event envelopes")
+        end_to_end(lines)
+
+
+if __name__ == "__main__":
+    main()
