@@ -5,8 +5,12 @@ State keys (bytes, raw serializer), all carrying the source partition so each wo
   wm|<partition>|<raw partition>         → highest event-time bucket seen from that raw-topic partition (ms)
   wmctl|<partition>                      → watermark forced by a control message (end of a finite run)
   closed|<partition>                     → windows ending at or before this (ms) are released
+  rel|<partition>|<window ms>            → batch ids counted in that released window (kept for a while)
 Applying a batch is idempotent (its id is recorded per cell), so a replay after a crash counts nothing twice;
 a release is deterministic and written under a deterministic batch id, so a re-release overwrites itself.
+A release first waits until its outputs are acknowledged by the broker and only then deletes the window's state:
+a crash in between re-releases the same rows (idempotent), never loses them. A replayed batch that reaches an
+already released window is recognized by its id (the `rel|` record) and not counted again, not even as late.
 
 The watermark of a partition is the minimum, over the raw-topic partitions that fed it, of the newest event time
 each has delivered (as in Flink): raw partitions are consumed at different speeds, and the maximum would close
@@ -27,6 +31,16 @@ from pipeline.policy.loader import CompiledPolicy
 from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
 
 log = logging.getLogger(__name__)
+
+
+# How many released windows keep their batch ids, to recognize replays (48 one-hour windows = two days).
+RELEASED_WINDOWS_REMEMBERED = 48
+
+
+async def deliver(topic, payload: bytes, batch_id: str) -> None:
+    """Send now (not attached to the source event) and wait for the broker's acknowledgement."""
+    pending = await topic.send(value=payload, headers=[(HEADER_BATCH_ID, batch_id.encode())], force=True)
+    await pending
 
 
 def time_column(policy: CompiledPolicy) -> str:
@@ -56,10 +70,12 @@ class KAnonState:
         self.sources = sources  # raw-topic partitions that feed every partition (missing ones hold windows open)
         self.index: dict[int, dict[int, set[bytes]]] = {}  # partition → window → cell keys (rebuilt on demand)
         self.source_marks: dict[int, dict[str, int]] = {}  # partition → raw partition → newest time (ms)
+        self.released: dict[int, dict[int, set[str]]] = {}  # partition → released window → batch ids in it
 
     def reset_index(self, *_args, **_kwargs) -> None:
         self.index.clear()
         self.source_marks.clear()
+        self.released.clear()
 
     def windows(self, partition: int) -> dict[int, set[bytes]]:
         if partition not in self.index:
@@ -125,6 +141,28 @@ class KAnonState:
             if key in self.table:
                 del self.table[key]
 
+    def batch_ids(self, partition: int, window: int) -> set[str]:
+        ids: set[str] = set()
+        for key in self.windows(partition).get(window, ()):
+            raw = self.table.get(key)
+            if raw is not None:
+                ids.update(orjson.loads(raw)["b"])
+        return ids
+
+    def remember_release(self, partition: int, window: int, batch_ids: set[str], keep_after_ms: int) -> None:
+        self.table[b"rel|%d|%d" % (partition, window)] = orjson.dumps(sorted(batch_ids))
+        self.released.setdefault(partition, {})[window] = batch_ids
+        for old in [w for w in self.released[partition] if w < keep_after_ms]:
+            self.released[partition].pop(old)
+            self.table.pop(b"rel|%d|%d" % (partition, old), None)
+
+    def was_counted(self, partition: int, window: int, batch_id: str) -> bool:
+        released = self.released.setdefault(partition, {})
+        if window not in released:
+            raw = self.table.get(b"rel|%d|%d" % (partition, window))
+            released[window] = set(orjson.loads(raw)) if raw else set()
+        return batch_id in released[window]
+
 
 def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None) -> None:
     metrics = metrics or PipelineMetrics()
@@ -151,9 +189,11 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None)
             aggregates, stats = release_tables(window, releases, config, policy.version, partition)
             batch = f"w{window}-p{partition:03d}"
             if aggregates.num_rows:
-                await topics.aggregates.send(value=encode_table(aggregates), headers=[(HEADER_BATCH_ID, f"agg-{batch}".encode())])
-            await topics.window_stats.send(value=encode_table(stats), headers=[(HEADER_BATCH_ID, f"stats-{batch}".encode())])
+                await deliver(topics.aggregates, encode_table(aggregates), f"agg-{batch}")
+            await deliver(topics.window_stats, encode_table(stats), f"stats-{batch}")
             metrics.record_release(stats)
+            state.remember_release(partition, window, state.batch_ids(partition, window),
+                                   keep_after_ms=window - RELEASED_WINDOWS_REMEMBERED * size_ms)
             state.drop_window(partition, window)
             closed = max(closed, window + size_ms)
             state.set_int(f"closed|{partition}", closed)
@@ -178,7 +218,8 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None)
             with metrics.time_batch("kanon"):
                 for (window, cell), update in pre_aggregate(batch, config, time_col).items():
                     if window + size_ms <= closed:
-                        late[window] += update.events
+                        if not state.was_counted(partition, window, batch_id):
+                            late[window] += update.events
                     else:
                         state.apply(partition, window, cell, update, batch_id)
             if late:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def pseudonym(secret: bytes, domain: str, value: str, length: int) -> str:
@@ -12,12 +12,12 @@ def pseudonym(secret: bytes, domain: str, value: str, length: int) -> str:
     The domain (field or entity name) separates pseudonym spaces so the same string in two fields does not
     produce the same token.
     """
-    return hmac.digest(secret, f"{domain}\x00{value}".encode("utf-8"), "sha256").hex()[:length]
+    return hmac.digest(secret, f"{domain}\x00{value}".encode(), "sha256").hex()[:length]
 
 
 def pseudonym_list(secret: bytes, domain: str, values: Iterable[str], length: int) -> list[str]:
     """Pseudonyms of `values`, in order (same result as `pseudonym` per value, with the prefix encoded once)."""
-    prefix = f"{domain}\x00".encode("utf-8")
+    prefix = f"{domain}\x00".encode()
     digest = hmac.digest
     return [digest(secret, prefix + v.encode("utf-8"), "sha256").hex()[:length] for v in values]
 

@@ -8,7 +8,12 @@ import orjson
 import pyarrow as pa
 from pydantic import Field
 
-from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult
+from pipeline.operators.base import (
+    BatchContext,
+    Operator,
+    OperatorParams,
+    OperatorResult,
+)
 
 # A value allowed "as any" must still look like an identifier: free text could carry personal data.
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -34,7 +39,7 @@ class Allowlist(Operator):
                 continue
             value = obj[key]
             if allowed is None:
-                if isinstance(value, bool) or isinstance(value, (int, float)) or _IDENTIFIER.match(str(value)):
+                if isinstance(value, (bool, int, float)) or _IDENTIFIER.match(str(value)):
                     kept[key] = value
                 else:
                     kept[key] = OTHER
@@ -52,7 +57,8 @@ class Allowlist(Operator):
             if not isinstance(obj, dict):
                 out.append(None)
                 continue
-            signature = tuple([(v, v.__class__) for v in map(obj.get, keys)])
+            allowed_values = tuple(map(obj.get, keys))
+            signature = (allowed_values, tuple(map(type, allowed_values)))
             try:
                 out.append(cache[signature])
             except KeyError:

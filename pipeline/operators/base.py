@@ -55,6 +55,7 @@ class Operator(ABC):
 
     name: ClassVar[str]
     Params: ClassVar[type[OperatorParams]] = NoParams
+    reads_values: ClassVar[bool] = True  # False: the kernel skips extracting the field and passes nulls
 
     def __init__(self, field_path: str, params: OperatorParams, output: str | None):
         self.field_path = field_path

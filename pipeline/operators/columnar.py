@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Hashable, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
 
 class BoundedCache:
     """A dict that forgets everything once it holds `max_entries`: O(1) lookups, memory bounded.

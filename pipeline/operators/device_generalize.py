@@ -5,7 +5,12 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field
 
-from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult
+from pipeline.operators.base import (
+    BatchContext,
+    Operator,
+    OperatorParams,
+    OperatorResult,
+)
 from pipeline.operators.columnar import as_strings, map_unique
 
 KNOWN_MANUFACTURERS = ("apple", "samsung", "xiaomi", "huawei", "honor", "oppo", "vivo", "realme", "tecno",

@@ -9,6 +9,7 @@ from pipeline.operators.base import BatchContext, Operator, OperatorResult
 
 class Drop(Operator):
     name = "drop"
+    reads_values = False
 
     def output_schema(self) -> list[pa.Field]:
         return []

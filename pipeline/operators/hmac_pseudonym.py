@@ -6,7 +6,12 @@ import pyarrow as pa
 from pydantic import Field
 
 from pipeline.keys.pseudonym import pseudonym_list
-from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult
+from pipeline.operators.base import (
+    BatchContext,
+    Operator,
+    OperatorParams,
+    OperatorResult,
+)
 from pipeline.operators.columnar import BoundedCache, as_strings, distinct_per_key
 
 # Ids recur across batches (the same users and devices all day); one HMAC costs ~1.5 µs, a cache hit ~50 ns.

@@ -8,7 +8,12 @@ import pyarrow as pa
 from pydantic import Field
 from yacryptopan import CryptoPAn
 
-from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult
+from pipeline.operators.base import (
+    BatchContext,
+    Operator,
+    OperatorParams,
+    OperatorResult,
+)
 from pipeline.operators.columnar import BoundedCache, as_strings, distinct_per_key
 from pipeline.operators.ip_truncate import parse_ip
 from pipeline.validate.rejects import INVALID_IP

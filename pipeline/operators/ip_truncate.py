@@ -7,7 +7,12 @@ import ipaddress
 import pyarrow as pa
 from pydantic import Field
 
-from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult
+from pipeline.operators.base import (
+    BatchContext,
+    Operator,
+    OperatorParams,
+    OperatorResult,
+)
 from pipeline.operators.columnar import BoundedCache, as_strings, encode
 from pipeline.validate.rejects import INVALID_IP
 

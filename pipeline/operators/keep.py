@@ -6,7 +6,12 @@ from typing import Literal
 
 import pyarrow as pa
 
-from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult
+from pipeline.operators.base import (
+    BatchContext,
+    Operator,
+    OperatorParams,
+    OperatorResult,
+)
 
 _TYPES = {"string": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
 

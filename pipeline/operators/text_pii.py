@@ -9,7 +9,12 @@ import pyarrow.compute as pc
 from pydantic import Field, field_validator
 
 from pipeline.keys.pseudonym import pseudonym
-from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult
+from pipeline.operators.base import (
+    BatchContext,
+    Operator,
+    OperatorParams,
+    OperatorResult,
+)
 from pipeline.operators.columnar import BoundedCache, as_strings, distinct_per_key
 
 TEXT_ENGINE = "text_pii_engine"

@@ -6,7 +6,12 @@ from typing import Literal
 
 import pyarrow as pa
 
-from pipeline.operators.base import BatchContext, Operator, OperatorParams, OperatorResult
+from pipeline.operators.base import (
+    BatchContext,
+    Operator,
+    OperatorParams,
+    OperatorResult,
+)
 
 BUCKET_MS = {"minute": 60_000, "15min": 900_000, "hour": 3_600_000, "day": 86_400_000}
 
@@ -19,6 +24,7 @@ class TimeBucket(Operator):
     """Reads the parsed event time (the validator's), not the raw string, so every offset form agrees."""
 
     name = "time_bucket"
+    reads_values = False
     Params = TimeBucketParams
 
     def default_output(self, field_path: str) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import orjson
@@ -64,6 +65,16 @@ def _getter(path: str) -> Callable[[dict], Any]:
     return get
 
 
+def _free_form_values(events: list, path: str) -> list:
+    if "." not in path:
+        try:
+            return [e.get(path) for e in events]  # the common case, without the per-row path walk
+        except AttributeError:  # an event that is not an object (unvalidated input)
+            pass
+    get = _getter(path)
+    return [get(e) for e in events]
+
+
 @dataclass(frozen=True)
 class _Plan:
     """How to pull every column the policy reads out of a batch of event dicts."""
@@ -80,14 +91,25 @@ def _plan(policy: CompiledPolicy) -> _Plan:
     if cached is not None and cached[0] is policy:
         return cached[1]
     properties = load_schema(TELEMETRY_EVENT_V1)["properties"]
-    fields, free_form = {EVENT_TIME_MS: pa.int64()}, []
+    needed: dict[str, set[str] | None] = {}  # top-level field → children read (None: the whole object)
+    free_form = []
     for op in policy.operators:
-        top = op.field_path.split(".", 1)[0]
+        if not op.reads_values:
+            continue
+        top, _, child = op.field_path.partition(".")
         typed = arrow_type(properties[top]) if top in properties else None
         if typed is None:
             free_form.append(op.field_path)
+        elif child and "." not in child and needed.get(top, set()) is not None:
+            needed.setdefault(top, set()).add(child)
         else:
-            fields[top] = typed
+            needed[top] = None
+    fields = {EVENT_TIME_MS: pa.int64()}
+    for top, children in needed.items():
+        typed = arrow_type(properties[top])
+        # Convert only what operators read (app.build, say, is never touched): conversion is the kernel's
+        # largest fixed cost per event.
+        fields[top] = typed if children is None else pa.struct([typed.field(c) for c in sorted(children)])
     plan = _Plan(pa.struct(list(fields.items())), tuple(free_form))
     if len(_plans) > 16:
         _plans.clear()
@@ -168,9 +190,10 @@ def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing
     ctx = BatchContext(times, key_index, ring, services if services is not None else {})
     columns: dict[str, pa.Array] = {}
     for op in policy.operators:
-        if op.field_path in plan.free_form:
-            get = _getter(op.field_path)
-            values = [get(e) for e in events]
+        if not op.reads_values:
+            values = pa.nulls(len(events))
+        elif op.field_path in plan.free_form:
+            values = _free_form_values(events, op.field_path)
         else:
             values = columns_in.get(op.field_path)
         result = op.apply(values, ctx)

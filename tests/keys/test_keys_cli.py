@@ -75,7 +75,7 @@ def test_destroy_asks_and_errors_hide_secrets(keyring, tmp_path):
 
 def test_destroyed_epoch_cannot_be_recomputed(keyring):
     path, runner, _ = keyring
-    events = list(TelemetryGenerator(3, end=dt.datetime(2026, 10, 20, tzinfo=dt.timezone.utc)).events(50))
+    events = list(TelemetryGenerator(3, end=dt.datetime(2026, 10, 20, tzinfo=dt.UTC)).events(50))
     for event in events:
         event[EVENT_TIME_MS] = parse_time_ms(event["occurred_at"])
     policy = load_policy()

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.keys.ring import ACTIVE, DESTROYED, Key, KeyRing, KeyRingError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 OCT, NOV, DEC = (dt.datetime(2026, m, 1, tzinfo=UTC) for m in (10, 11, 12))
 SECRET_A, SECRET_B = b"A" * 32, b"B" * 32
 

@@ -6,11 +6,12 @@ import datetime as dt
 
 import numpy as np
 import pyarrow as pa
+
 from pipeline.keys.ring import ACTIVE, Key, KeyRing
 from pipeline.operators.base import BatchContext, OperatorResult
 from pipeline.operators.registry import operator_class
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 EPOCH_1 = dt.datetime(2026, 10, 1, tzinfo=UTC)
 EPOCH_2 = dt.datetime(2026, 11, 1, tzinfo=UTC)
 EPOCH_END = dt.datetime(2026, 12, 1, tzinfo=UTC)

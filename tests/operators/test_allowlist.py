@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from operator_helpers import run
 
 KEYS = {"service": ["housing", "roads"], "screen": None, "count": None}

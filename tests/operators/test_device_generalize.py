@@ -2,7 +2,6 @@
 
 import pyarrow as pa
 import pytest
-
 from operator_helpers import run
 
 DEVICE = pa.struct([(name, pa.string()) for name in

@@ -4,7 +4,6 @@ import hashlib
 import hmac
 
 import pytest
-
 from operator_helpers import T1, T2, run, two_epoch_ring
 
 
@@ -41,12 +40,13 @@ def test_epochs_give_different_tokens_and_domains_separate_spaces():
 
 
 def test_cache_never_serves_a_replaced_key():
-    from pipeline.keys.ring import ACTIVE, Key, KeyRing
-    from operator_helpers import EPOCH_1, EPOCH_2
     import numpy as np
+    import pyarrow as pa
+    from operator_helpers import EPOCH_1, EPOCH_2
+
+    from pipeline.keys.ring import ACTIVE, Key, KeyRing
     from pipeline.operators.base import BatchContext
     from pipeline.operators.hmac_pseudonym import HmacPseudonym, HmacPseudonymParams
-    import pyarrow as pa
     op = HmacPseudonym("user_id", HmacPseudonymParams(), "p")
     out = []
     for secret in (b"\x05" * 32, b"\x06" * 32):  # same key id, new secret (ring reloaded)

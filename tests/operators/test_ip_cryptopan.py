@@ -3,8 +3,8 @@
 import ipaddress
 
 import pytest
-
 from operator_helpers import T1, T2, run
+
 from pipeline.validate.rejects import INVALID_IP
 
 

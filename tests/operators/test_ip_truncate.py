@@ -3,8 +3,8 @@
 import ipaddress
 
 import pytest
-
 from operator_helpers import run
+
 from pipeline.validate.rejects import INVALID_IP
 
 

@@ -2,7 +2,6 @@
 
 import pyarrow as pa
 import pytest
-
 from operator_helpers import run
 
 

@@ -3,8 +3,8 @@
 import re
 
 import pytest
-
 from operator_helpers import T1, T2, run, two_epoch_ring
+
 from pipeline.generate import iin_check_digit
 from pipeline.keys.pseudonym import pseudonym
 from pipeline.operators.text_pii import TEXT_ENGINE, TEXT_ENTITY_TYPES, TextPiiParams

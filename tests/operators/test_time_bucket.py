@@ -3,10 +3,9 @@
 import datetime as dt
 
 import pytest
-
 from operator_helpers import run
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MOMENT = dt.datetime(2026, 11, 15, 13, 47, 31, 250000, tzinfo=UTC)
 
 

@@ -1,7 +1,6 @@
 """`user_agent`: only browser family/major, OS family/major and device class leave; the raw UA never does."""
 
 import pytest
-
 from operator_helpers import run
 
 CHROME_WIN = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

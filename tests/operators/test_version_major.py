@@ -1,7 +1,6 @@
 """`version_major` keeps the first N dot-separated components of a version."""
 
 import pytest
-
 from operator_helpers import run
 
 

@@ -50,7 +50,7 @@ def test_unknown_top_level_key_names_its_line(tmp_path):
 
 def test_fields_not_named_are_dropped(tmp_path):
     policy = load_policy(write(tmp_path, BASE))
-    end = dt.datetime.now(dt.timezone.utc)
+    end = dt.datetime.now(dt.UTC)
     event = {"event_id": "e1234567", "user_id": "u-1", "ip": "95.56.1.2", "text": "secret words",
              "geo": {"lat": 51.1, "lon": 71.4}, "_ts_ms": int(end.timestamp() * 1000)}
     table = pseudonymize_batch([event], policy, ephemeral_ring("monthly", end)).table

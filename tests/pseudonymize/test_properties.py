@@ -20,7 +20,7 @@ from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.core import output_schema, pseudonymize_batch
 from pipeline.validate.core import EVENT_TIME_MS
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 OCT, NOV, DEC, JAN = (dt.datetime(y, m, 1, tzinfo=UTC) for y, m in ((2026, 10), (2026, 11), (2026, 12), (2027, 1)))
 RING = KeyRing([Key("m10", OCT, NOV, ACTIVE, b"\x11" * 32), Key("m11", NOV, DEC, ACTIVE, b"\x22" * 32),
                 Key("m12", DEC, JAN, DESTROYED, None)])
@@ -34,9 +34,13 @@ oct_ms = st.integers(int(OCT.timestamp() * 1000), int(NOV.timestamp() * 1000) - 
 nov_ms = st.integers(int(NOV.timestamp() * 1000), int(DEC.timestamp() * 1000) - 1)
 global_v4 = st.ip_addresses(v=4).filter(lambda a: a.is_global and int(a) & 0xFF not in (0, 255))
 global_v6 = st.ip_addresses(v=6).filter(lambda a: a.is_global and a.ipv4_mapped is None and int(a) & 0xFFFF != 0)
-USER_AGENTS = ["Mozilla/5.0 (Linux; Android 13; SM-A536B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0 "
-               "Mobile Safari/537.36 iKOMEK109/2.4.1", "curl/8.4.0", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like "
-               "Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"]
+USER_AGENTS = [
+    ("Mozilla/5.0 (Linux; Android 13; SM-A536B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0 "
+     "Mobile Safari/537.36 iKOMEK109/2.4.1"),
+    "curl/8.4.0",
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Version/17.1 Mobile/15E148 Safari/604.1"),
+]
 
 
 def event(i: int, ts_ms: int, **fields) -> dict:
