@@ -124,8 +124,11 @@ def accounted(data_dir: Path, events_in: int) -> bool:
 
 
 def windows_released(data_dir: Path) -> bool:
+    """Every landed event is in a released window, and every published cell of those windows has landed too
+    (aggregates and stats are separate topics and sinks, so the stats row can land first)."""
     stats = window_stats_totals(data_dir)
-    return stats["windows"] > 0 and stats["events"] + stats["late_events"] >= zone_rows(data_dir, PSEUDONYMIZED)
+    return (stats["windows"] > 0 and stats["events"] + stats["late_events"] >= zone_rows(data_dir, PSEUDONYMIZED)
+            and zone_rows(data_dir, AGGREGATES) >= stats["published_cells"])
 
 
 def demo_policy(data_dir: Path, k: int | None) -> Path | None:

@@ -41,11 +41,12 @@ def read_zone(data_dir: Path, zone: str):
 def window_stats_totals(data_dir: Path) -> dict[str, int]:
     """Sums over released windows: events, suppressed events and late events."""
     if not parquet_files(data_dir, WINDOW_STATS):
-        return {"events": 0, "suppressed_events": 0, "late_events": 0, "windows": 0}
+        return {"events": 0, "suppressed_events": 0, "late_events": 0, "windows": 0, "published_cells": 0}
     table = read_zone(data_dir, WINDOW_STATS).to_pandas()
     windows = table[table["kind"] == "window"]
     return {"events": int(windows["events"].sum()), "suppressed_events": int(windows["suppressed_events"].sum()),
-            "late_events": int(table["late_events"].sum()), "windows": int(len(windows))}
+            "late_events": int(table["late_events"].sum()), "windows": int(len(windows)),
+            "published_cells": int(windows["published_cells"].sum())}
 
 
 __all__ = ["AGGREGATES", "PSEUDONYMIZED", "WINDOW_STATS", "dlq_rows", "parquet_files", "read_zone", "zone_rows",

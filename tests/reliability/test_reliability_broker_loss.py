@@ -21,7 +21,7 @@ from pipeline.topics import ensure_topics
 from reliability_support import count_lake_rows, crash_lines, lake_event_ids, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-EVENTS = 6000
+EVENTS = 12_000
 OUTAGE_S = 8.0
 MEASURED: dict[str, object] = {}
 
@@ -35,12 +35,16 @@ def outage_run(tmp_path_factory):
     lines = list(TelemetryGenerator(31, end=GENERATED_UNTIL, hours=6).lines(EVENTS))
     run = PipelineRun(root, keyring).start(workers=1)
     try:
-        run.publish(lines)
-        wait_until(lambda: count_lake_rows(run.data_dir) >= EVENTS // 3, 60, "a third of the events", run.workers)
-        run.before_outage = set(lake_event_ids(run.data_dir))
+        first, second = lines[: EVENTS // 2], lines[EVENTS // 2:]
+        run.publish(first)
+        wait_until(lambda: count_lake_rows(run.data_dir) >= EVENTS // 12, 60, "some events", run.workers, poll=0.1)
         port, log = run.broker.port, run.data_dir / "logs" / "worker-w1.log"
         log_size = log.stat().st_size
-        run.broker.stop()
+        run.broker.process.kill()  # the broker dies mid-stream, with everything it held
+        run.broker.process.wait()
+        run.broker.process = None
+        run.before_outage = set(lake_event_ids(run.data_dir))
+        MEASURED["landed_before_outage"] = len(run.before_outage)
         time.sleep(OUTAGE_S)
         run.alive_during_outage = run.workers[0].poll() is None
         outage_text = log.read_text(errors="replace")[log_size:]
@@ -48,7 +52,8 @@ def outage_run(tmp_path_factory):
         run.broker = EmbeddedBroker(port=port, log_path=root / "broker-2.log").start()
         ensure_topics(run.broker.bootstrap, run.partitions)
         back = time.monotonic()
-        run.publish(lines)  # identical input → identical envelopes, offsets and batch ids
+        run.publish(first)  # identical input → identical envelopes, offsets and batch ids
+        run.publish(second)
         wait_until(lambda: len(set(lake_event_ids(run.data_dir))) >= EVENTS, 90,
                    "every event to land after the broker came back", run.workers)
         MEASURED["seconds_to_complete_after_broker_back"] = round(time.monotonic() - back, 1)
@@ -62,11 +67,14 @@ def outage_run(tmp_path_factory):
 
 def test_worker_survives_a_broker_outage(outage_run):
     assert outage_run.alive_during_outage and outage_run.alive_after
-    assert crash_lines(outage_run.logs()) == []
+    # No agent crashed. (faust does log "FutureMessage exception was never retrieved" tracebacks for sends that
+    # failed during the outage: counted in MEASURED and discussed in docs/reliability.md.)
+    assert [line for line in crash_lines(outage_run.logs()) if "Crashed" in line] == []
+    MEASURED["unretrieved_send_failures"] = outage_run.logs().count("FutureMessage exception was never retrieved")
 
 
 def test_nothing_acknowledged_before_the_outage_is_lost(outage_run):
-    assert len(outage_run.before_outage) >= EVENTS // 3
+    assert EVENTS // 12 <= len(outage_run.before_outage) < EVENTS // 2  # the outage hit mid-stream
     assert outage_run.before_outage <= set(lake_event_ids(outage_run.data_dir))
 
 

@@ -186,6 +186,11 @@ def test_kill_9_loses_nothing_and_duplicates_nothing(killed, labelled):
     assert_exactly_once(killed, labelled)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG kanon stage (pipeline/kanon/agent.py + faust table): after kill -9 the k-anonymity table loses cell "
+    "updates (measured: 540 of 29,686 events missing from window stats and aggregates, 3,443 vs 3,505 aggregate "
+    "rows) while the pseudonymized zone is complete: the pseudonymized-topic offset is committed although the "
+    "changelog records of the cells it updated were not yet durable (or changelog recovery on Tansu stops short)"))
 def test_kill_9_gives_the_same_aggregates_as_an_uninterrupted_run(killed, reference):
     assert_same_aggregates(killed, reference)
 
