@@ -64,7 +64,19 @@ def _redact_key_material(ring: KeyRing) -> None:
         register_secret(base64.b64encode(key.secret).decode())
 
 
+def _exit_cleanly_on_sigterm() -> None:
+    """Until faust installs its own handlers, SIGTERM means: nothing in flight yet, exit 0 at once."""
+    import signal
+    import sys
+
+    def stop(signum, frame):  # noqa: ARG001
+        log.info("SIGTERM during start-up: exiting before any event was consumed")
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def run_worker(settings: WorkerSettings) -> None:
+    _exit_cleanly_on_sigterm()
     policy, ring = prepare(settings)
     from faust import Worker
 
