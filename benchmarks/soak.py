@@ -21,9 +21,9 @@ import psutil
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from harness import PipelineRun, make_keyring  # noqa: E402
+from harness import PipelineRun, make_keyring
 
-from pipeline.generate import TelemetryGenerator  # noqa: E402
+from pipeline.generate import TelemetryGenerator
 
 CHUNK = 50_000
 STEP = 100_000
@@ -53,7 +53,7 @@ def publish_in_chunks(run: PipelineRun, events: int, seed: int, max_backlog: int
     """Generate and publish CHUNK events at a time; pause while the worker is more than `max_backlog` behind."""
     def publish() -> None:
         sent = 0
-        end = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+        end = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
         while sent < events:
             count = min(CHUNK, events - sent)
             # one generator per chunk: each covers the same 24 h, so windows stay open and state stays realistic
@@ -70,7 +70,7 @@ def publish_in_chunks(run: PipelineRun, events: int, seed: int, max_backlog: int
 def soak(events: int, seed: int, keep: bool) -> int:
     root = Path(tempfile.mkdtemp(prefix="anonpipe-soak-"))
     keyring = root / "secrets" / "keyring.json"
-    make_keyring(keyring, around=dt.datetime.now(dt.timezone.utc))
+    make_keyring(keyring, around=dt.datetime.now(dt.UTC))
     run = PipelineRun(root, keyring).start(workers=1)
     worker = run.workers[0]
     samples: list[tuple[float, int, int]] = []  # (seconds, rss bytes, rows landed)

@@ -6,7 +6,7 @@ import logging
 import random
 import socket
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from pipeline.broker import BrokerError
 

@@ -172,8 +172,8 @@ class _Builder:
         e["properties"] = {"screen": DEEP_PLACEHOLDER % self.rng.randrange(50, self.max_bad_depth)}
         return "deep_nesting_in_known_field", {SCHEMA}
 
-    MUTATIONS = [_missing, _wrong_type, _nested_type, _oversize_string, _bad_enum_or_pattern, _invalid_ip,
-                 _private_ip, _coordinates, _bad_accuracy, _far_time, _bad_time, _deep_known]
+    MUTATIONS = (_missing, _wrong_type, _nested_type, _oversize_string, _bad_enum_or_pattern, _invalid_ip,
+                 _private_ip, _coordinates, _bad_accuracy, _far_time, _bad_time, _deep_known)
 
     # ---- bad lines that are not JSON (or not an object) ---------------------------------------------------------
     def not_json(self, good: dict) -> tuple[str, str, bytes, frozenset[str]]:

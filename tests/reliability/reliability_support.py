@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.dataset as ds
-
 from checks import read_dlq
 
 # faust prints "Crashed reason=…" when an agent dies; a Python traceback means something escaped a handler.

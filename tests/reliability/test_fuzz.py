@@ -7,17 +7,17 @@ import datetime as dt
 
 import orjson
 import pytest
+from harness import GENERATED_UNTIL, make_keyring
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness import GENERATED_UNTIL, make_keyring
 from pipeline.generate import TelemetryGenerator
 from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import validate_batch
 
 NOW = GENERATED_UNTIL + dt.timedelta(hours=1)
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                       HealthCheck.function_scoped_fixture])
 # Nesting stays within what orjson can write (255): deeper rejected events are a known bug (test_reliability_kernel).
 JSON = st.recursive(

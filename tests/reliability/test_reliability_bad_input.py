@@ -7,11 +7,18 @@ import collections
 import stat
 
 import pytest
-
 from corpus import build_corpus, markers_in, merge
 from harness import GENERATED_UNTIL, PipelineRun
-from reliability_support import (count_lake_rows, crash_lines, dlq_entries, lake_event_ids, lake_frame,
-                                 publish_envelopes, raw_bytes, wait_until)
+from reliability_support import (
+    count_lake_rows,
+    crash_lines,
+    dlq_entries,
+    lake_event_ids,
+    lake_frame,
+    publish_envelopes,
+    raw_bytes,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 KNOWN_CODES = {"envelope_not_json", "envelope_too_large", "envelope_too_many_events", "event_not_object",

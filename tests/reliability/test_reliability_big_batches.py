@@ -5,10 +5,16 @@ from __future__ import annotations
 import collections
 
 import pytest
-
 from corpus import build_corpus, markers_in, merge
 from harness import GENERATED_UNTIL, PipelineRun, make_keyring
-from reliability_support import crash_lines, dlq_entries, lake_event_ids, publish_envelopes, raw_bytes, wait_until
+from reliability_support import (
+    crash_lines,
+    dlq_entries,
+    lake_event_ids,
+    publish_envelopes,
+    raw_bytes,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +40,7 @@ def test_envelope_with_more_than_a_megabyte_of_output_neither_crashes_nor_stalls
         publish_envelopes(run.broker.bootstrap, corpus.envelopes, partitions=1)
         publish_envelopes(run.broker.bootstrap, after.envelopes, partitions=1)
         want = set(corpus.valid_ids) | set(after.valid_ids)
-        wait_until(lambda: want <= set(lake_event_ids(run.data_dir)), 40, "every valid event to land", run.workers)
+        wait_until(lambda: want <= set(lake_event_ids(run.data_dir)), 25, "every valid event to land", run.workers)
         seen = collections.Counter(m for e in dlq_entries(run.data_dir) for m in set(markers_in(raw_bytes(e))))
         assert set(seen) == {b.marker for b in corpus.bad} and set(seen.values()) == {1}
         assert crash_lines(run.logs()) == []

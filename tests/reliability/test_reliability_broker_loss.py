@@ -2,28 +2,37 @@
 and after the same input is re-published nothing already in the lake is lost and every event is there once.
 
 What cannot be guaranteed (measured here, explained in docs/reliability.md): the k-anonymity table's changelog
-died with the broker, so aggregates of windows open at the time are incomplete; and the worker keeps its
-in-memory fetch positions, so the fresh broker's first offsets are skipped. Re-publishing the *identical*
-input (same envelopes, so the same offsets and batch ids) is what makes the skipped offsets harmless.
+died with the broker, so aggregates of windows open at the time are incomplete; the surviving worker keeps its
+in-memory fetch positions and drops sends that failed during the outage, so whether IT completes the job is
+timing-dependent (observed both ways). The guarantee tested: a worker started after the loss completes the
+re-published input, nothing landed before is lost, and nothing is duplicated, because re-publishing the
+*identical* input gives identical envelopes, offsets and therefore batch ids (file names).
 """
 
 from __future__ import annotations
 
 import collections
 import signal
+import subprocess
 import time
 
 import pytest
-
 from harness import GENERATED_UNTIL, PipelineRun
+from reliability_support import (
+    count_lake_rows,
+    crash_lines,
+    kill9,
+    lake_event_ids,
+    wait_until,
+)
+
 from pipeline.broker import EmbeddedBroker
 from pipeline.generate import TelemetryGenerator
 from pipeline.topics import ensure_topics
-from reliability_support import count_lake_rows, crash_lines, lake_event_ids, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 EVENTS = 12_000
-OUTAGE_S = 8.0
+OUTAGE_S = 5.0
 MEASURED: dict[str, object] = {}
 
 
@@ -57,7 +66,7 @@ def outage_run(tmp_path_factory):
         run.publish(second)
         # Phase 1 (observed, not promised): does the worker that lived through the loss finish the job?
         try:
-            wait_until(lambda: len(set(lake_event_ids(run.data_dir))) >= EVENTS, 25, "all events", run.workers)
+            wait_until(lambda: len(set(lake_event_ids(run.data_dir))) >= EVENTS, 15, "all events", run.workers)
             MEASURED["surviving_worker_completed_s"] = round(time.monotonic() - back, 1)
         except AssertionError:
             MEASURED["surviving_worker_missing_events"] = EVENTS - len(set(lake_event_ids(run.data_dir)))
@@ -69,8 +78,12 @@ def outage_run(tmp_path_factory):
         run.broker.process = None
         stopped = time.monotonic()
         run.workers[0].send_signal(signal.SIGTERM)
-        MEASURED["sigterm_exit_code_with_broker_down"] = run.workers[0].wait(timeout=60)
-        MEASURED["sigterm_exit_s_with_broker_down"] = round(time.monotonic() - stopped, 1)
+        try:
+            MEASURED["sigterm_exit_code_with_broker_down"] = run.workers[0].wait(timeout=15)
+            MEASURED["sigterm_exit_s_with_broker_down"] = round(time.monotonic() - stopped, 1)
+        except subprocess.TimeoutExpired:  # observed: faust waits for the broker on shutdown (see the docs)
+            MEASURED["sigterm_exit_s_with_broker_down"] = "no exit within 15 s; SIGKILL"
+            kill9(run.workers[0])
         run.broker = EmbeddedBroker(port=port, log_path=root / "broker-3.log").start()
         ensure_topics(run.broker.bootstrap, run.partitions)
         run.publish(first)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import random
-import shutil
 import signal
 import threading
 import time
@@ -18,12 +17,21 @@ import zlib
 import orjson
 import pandas as pd
 import pytest
-
 from checks import epoch_ms
 from harness import GENERATED_UNTIL, PipelineRun
+from reliability_support import (
+    aggregates_sorted,
+    count_lake_rows,
+    crash_lines,
+    dlq_entries,
+    kill9,
+    lake_event_ids,
+    lake_frame,
+    temp_files,
+    wait_until,
+)
+
 from pipeline.generate import TelemetryGenerator
-from reliability_support import (aggregates_sorted, count_lake_rows, crash_lines, dlq_entries, kill9,
-                                 lake_event_ids, lake_frame, temp_files, wait_until)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 EVENTS = 30_000
@@ -96,7 +104,7 @@ def run_with_interruptions(root, keyring, lines, interrupt, rng: random.Random) 
     try:
         publisher = publish_in_background(run, lines)
         for fraction in sorted(rng.uniform(0.1, 0.9) for _ in range(3)):
-            wait_until(lambda: count_lake_rows(run.data_dir) >= fraction * len(lines) * 0.98, 120,
+            wait_until(lambda f=fraction: count_lake_rows(run.data_dir) >= f * len(lines) * 0.98, 120,
                        f"{fraction:.0%} of the events to land", run.workers[-1:])
             # interrupt a worker that is past start-up and processing (a SIGTERM during start-up: see the report)
             wait_until(lambda: ready_count(run) >= len(run.workers), 60, "the worker to be ready", run.workers[-1:])
@@ -105,7 +113,7 @@ def run_with_interruptions(root, keyring, lines, interrupt, rng: random.Random) 
             TIMINGS[f"{interrupt.__name__}_temp_files_left"].append(len(temp_files(run.data_dir)))
             before, started = count_lake_rows(run.data_dir), time.monotonic()
             proc = run.add_worker("w1")
-            wait_until(lambda: count_lake_rows(run.data_dir) > before or accounted(run, len(lines)), 90,
+            wait_until(lambda b=before: count_lake_rows(run.data_dir) > b or accounted(run, len(lines)), 90,
                        "the restarted worker to make progress", [proc])
             TIMINGS["restart_to_first_write_s"].append(round(time.monotonic() - started, 1))
         publisher.join(timeout=120)

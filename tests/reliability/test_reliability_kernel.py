@@ -6,8 +6,8 @@ import datetime as dt
 
 import orjson
 import pytest
-
 from harness import GENERATED_UNTIL, make_keyring
+
 from pipeline.generate import TelemetryGenerator
 from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.core import pseudonymize_batch

@@ -13,11 +13,11 @@ import sys
 
 import orjson
 import pytest
-
 from checks import scan_for
 from harness import GENERATED_UNTIL, PipelineRun, make_keyring
-from pipeline.generate import TelemetryGenerator, iin_check_digit
 from reliability_support import crash_lines, dlq_entries, lake_event_ids, wait_until
+
+from pipeline.generate import TelemetryGenerator, iin_check_digit
 
 pytestmark = pytest.mark.integration
 RESTRICTED_TOPICS = {"telemetry.raw", "telemetry.dlq"}
@@ -150,7 +150,7 @@ def start_worker_expecting_failure(tmp_path, *args, env=None) -> tuple[int, str]
     data.mkdir(exist_ok=True)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("ANONPIPE_")}
     proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "worker", "--bootstrap", "127.0.0.1:1",
-                           "--data-dir", str(data), *args], capture_output=True, text=True, timeout=60,
+                           "--data-dir", str(data), *args], check=False, capture_output=True, text=True, timeout=60,
                           env={**environment, **(env or {})})
     return proc.returncode, (proc.stdout + proc.stderr).strip()
 
