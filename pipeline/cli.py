@@ -47,7 +47,7 @@ def broker(port: int, host: str) -> None:
 @click.option("--replication-factor", type=int, default=None, help="of created topics (default 1 embedded, else 3)")
 @click.option("--embedded", is_flag=True, help="the broker is the embedded Tansu (enables its workarounds)")
 @click.option("--broker-wait", envvar="ANONPIPE_BROKER_WAIT", type=float, default=60.0, show_default=True,
-              help="seconds to wait for the broker at start-up (retrying with backoff) before giving up")
+              help="seconds to wait for the broker at start-up (retrying with backoff); 0 = forever")
 @click.option("--demo", is_flag=True, help="allow an ephemeral key ring (never in production)")
 @click.option("--web-port", envvar="ANONPIPE_WEB_PORT", type=int, default=0, show_default=True)
 @click.option("--metrics-port", envvar="ANONPIPE_METRICS_PORT", type=int, default=0, show_default=True)

@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from pipeline.broker import BrokerError, wait_until_ready
+from pipeline.broker import BrokerError
 from pipeline.keys.ring import KeyRing, KeyRingError, ephemeral_ring
 from pipeline.policy.loader import load_policy
 from pipeline.settings import WorkerSettings
@@ -25,9 +25,10 @@ def load_ring(settings: WorkerSettings, rotation: str) -> KeyRing:
     if inline:
         import json
         try:
-            return KeyRing.from_json(json.loads(inline))
+            data = json.loads(inline)
         except ValueError:
             raise KeyRingError("ANONPIPE_KEYRING_JSON is not valid key ring JSON") from None
+        return KeyRing.from_json(data)
     if settings.demo:
         log.warning("demo mode: using an EPHEMERAL in-memory key ring; pseudonyms will not match any other run")
         return ephemeral_ring(rotation)
@@ -46,8 +47,9 @@ def prepare(settings: WorkerSettings):
     if not ring.keys:
         raise KeyRingError("the key ring holds no keys (run `anonpipe keys new`)")
     _redact_key_material(ring)
+    from pipeline.resilience.startup import wait_for_broker
     try:
-        wait_until_ready(settings.kafka.bootstrap, timeout=settings.broker_wait)
+        wait_for_broker(settings.kafka.bootstrap, timeout=settings.broker_wait or None, log=log)
     except BrokerError as exc:
         raise StartupError(str(exc)) from None
     from pipeline.topics import ensure_topics

@@ -25,12 +25,20 @@ from pipeline.kanon.core import Cell, CellState
 OTHER_SOURCE = "other"
 
 
+# Chunks of one raw message ("…-q1-c0", "…-q1-c1") are ordered within their offset.
+MAX_CHUNKS_PER_OFFSET = 4096
+
+
 def parse_batch_id(batch_id: str, fallback_offset: int) -> tuple[str, int]:
-    """("3", 12345) for "r003-0000000000000012345-q1"; other producers are one source ordered by topic offset."""
+    """(source, order) of a batch: ("3", 12345 * 4096 + chunk) for "r003-0000000000000012345-q1[-c<chunk>]".
+
+    Batches of one source arrive in this order; other producers are one source ordered by topic offset.
+    """
     parts = batch_id.split("-")
     if len(parts) >= 2 and parts[0][:1] == "r" and parts[0][1:].isdigit() and parts[1].isdigit():
-        return str(int(parts[0][1:])), int(parts[1])
-    return OTHER_SOURCE, fallback_offset
+        chunk = int(parts[3][1:]) if len(parts) >= 4 and parts[3][:1] == "c" and parts[3][1:].isdigit() else 0
+        return str(int(parts[0][1:])), int(parts[1]) * MAX_CHUNKS_PER_OFFSET + chunk
+    return OTHER_SOURCE, fallback_offset * MAX_CHUNKS_PER_OFFSET
 
 
 class KAnonState:

@@ -17,7 +17,7 @@ from pipeline.policy.loader import CompiledPolicy
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import TimeBounds, validate_batch
 from pipeline.validate.envelope import split_envelope
-from pipeline.validate.rejects import INTERNAL_ERROR, Reject, encode_rejects
+from pipeline.validate.rejects import INTERNAL_ERROR, Reject, encode_reject_messages
 from pipeline.wire import HEADER_BATCH_ID, KIND_DATA, HEADER_KIND, encode_table
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,29 @@ def split_by_partition(table: pa.Table, column: str, partitions: int) -> dict[in
 
 def raw_batch_id(partition: int, offset: int) -> str:
     return f"r{partition:03d}-{offset:019d}"
+
+
+# Internal messages stay below Kafka's default 1 MB limit: a bigger one fails to send and stalls the partition.
+MAX_MESSAGE_BYTES = 768 * 1024
+
+
+def encoded_chunks(table: pa.Table, max_bytes: int = MAX_MESSAGE_BYTES) -> list[bytes]:
+    """The table as one Arrow IPC message, or as equal row slices each under `max_bytes` (deterministic)."""
+    payload = encode_table(table)
+    if len(payload) <= max_bytes or table.num_rows <= 1:
+        return [payload]
+    pieces = -(-len(payload) // max_bytes) + 1
+    while True:
+        rows = -(-table.num_rows // pieces)
+        chunks = [encode_table(table.slice(start, rows)) for start in range(0, table.num_rows, rows)]
+        if all(len(c) <= max_bytes for c in chunks) or rows == 1:
+            return chunks
+        pieces *= 2
+
+
+def chunk_ids(batch_id: str, count: int, marker: str) -> list[str]:
+    """`batch_id` alone for one chunk, else `batch_id-<marker><n>`: replays cut the same chunks, same names."""
+    return [batch_id] if count == 1 else [f"{batch_id}-{marker}{n}" for n in range(count)]
 
 
 def internal_error_rejects(payload: bytes, source: dict, exc: Exception) -> list[Reject]:
@@ -69,6 +92,11 @@ def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int
     services: dict = {}
     partition_column = policy.policy.kanon.partition_column
 
+    async def send_rejects(rejects: list[Reject], batch_id: str) -> None:
+        messages = encode_reject_messages(rejects)
+        for message, message_id in zip(messages, chunk_ids(batch_id, len(messages), "d")):
+            await topics.dlq.send(value=message, headers=[(HEADER_BATCH_ID, message_id.encode())])
+
     @app.agent(topics.raw, name="ingest")
     async def ingest(stream):
         async for event in stream.events():
@@ -84,14 +112,14 @@ def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int
             except Exception as exc:  # a poison message must not stop the worker: dead-letter its events
                 log.error("envelope %s failed in the kernel (%s at %s); its events were dead-lettered",
                           batch_id, type(exc).__name__, _where(exc))
-                await topics.dlq.send(value=encode_rejects(internal_error_rejects(payload, source, exc)),
-                                      headers=[(HEADER_BATCH_ID, batch_id.encode())])
+                await send_rejects(internal_error_rejects(payload, source, exc), batch_id)
                 continue
             for dest, part in split_by_partition(result.table, partition_column, partitions).items():
-                await topics.pseudonymized.send(
-                    value=encode_table(part), partition=dest,
-                    headers=[(HEADER_BATCH_ID, f"{batch_id}-q{dest}".encode()), (HEADER_KIND, KIND_DATA)])
+                chunks = encoded_chunks(part)
+                for chunk, chunk_id in zip(chunks, chunk_ids(f"{batch_id}-q{dest}", len(chunks), "c")):
+                    await topics.pseudonymized.send(value=chunk, partition=dest,
+                                                    headers=[(HEADER_BATCH_ID, chunk_id.encode()), (HEADER_KIND, KIND_DATA)])
             if rejects:
-                await topics.dlq.send(value=encode_rejects(rejects), headers=[(HEADER_BATCH_ID, batch_id.encode())])
+                await send_rejects(rejects, batch_id)
             metrics.record_ingest(len(valid.events) + len(valid.rejects), result.table.num_rows, rejects)
 

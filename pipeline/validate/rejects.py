@@ -20,6 +20,13 @@ INVALID_VALUE = "invalid_value"
 INTERNAL_ERROR = "internal_error"
 
 
+# The DLQ keeps at most this much of a rejected event's bytes: enough to debug, and a hostile multi-MB event
+# cannot make a dead-letter message larger than the broker accepts (which would stall the partition).
+MAX_RAW_BYTES = 64 * 1024
+# Dead-letter messages are cut below Kafka's default 1 MB message size.
+MAX_DLQ_MESSAGE_BYTES = 768 * 1024
+
+
 @dataclass(slots=True)
 class Reject:
     """One dead-lettered event (or a whole envelope that could not be split into events)."""
@@ -30,17 +37,38 @@ class Reject:
     source: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
+        raw = self.raw[:MAX_RAW_BYTES]
         try:
-            raw_text, encoding = self.raw.decode("utf-8"), "utf-8"
+            raw_text, encoding = raw.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            raw_text, encoding = base64.b64encode(self.raw).decode("ascii"), "base64"
-        return {"code": self.code, "reason": self.reason, "raw": raw_text, "raw_encoding": encoding,
-                "source": self.source}
+            raw_text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
+        entry = {"code": self.code, "reason": self.reason, "raw": raw_text, "raw_encoding": encoding,
+                 "source": self.source}
+        if len(self.raw) > MAX_RAW_BYTES:
+            entry.update(raw_truncated=True, raw_bytes=len(self.raw))
+        return entry
 
 
 def encode_rejects(rejects: list[Reject]) -> bytes:
     """One DLQ message per batch of rejects (NDJSON), like every other topic carries batches."""
     return b"\n".join(orjson.dumps(r.to_json()) for r in rejects)
+
+
+def encode_reject_messages(rejects: list[Reject], max_bytes: int = MAX_DLQ_MESSAGE_BYTES) -> list[bytes]:
+    """NDJSON messages of at most `max_bytes` each (one line may exceed it only if a single reject does)."""
+    messages: list[bytes] = []
+    current: list[bytes] = []
+    size = 0
+    for reject in rejects:
+        line = orjson.dumps(reject.to_json())
+        if current and size + len(line) + 1 > max_bytes:
+            messages.append(b"\n".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        messages.append(b"\n".join(current))
+    return messages
 
 
 def decode_rejects(payload: bytes) -> list[dict]:

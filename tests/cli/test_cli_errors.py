@@ -61,7 +61,7 @@ def test_unreachable_broker(tmp_path):
     port = free_port()
     result = run_cli("worker", "--bootstrap", f"127.0.0.1:{port}", "--data-dir", str(tmp_path), "--keyring",
                      str(keyring), "--broker-wait", "2")
-    assert_one_line_error(result, f"127.0.0.1:{port}", "did not answer")
+    assert_one_line_error(result, f"127.0.0.1:{port}", "unreachable")
 
 
 def test_invalid_policy_names_the_line(tmp_path):
