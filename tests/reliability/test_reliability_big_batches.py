@@ -19,11 +19,6 @@ from reliability_support import (
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (pipeline/app.py + pseudonymize/agent.py): one DLQ message per envelope / one Arrow batch per output "
-    "partition can exceed the producer's 1 MB max_request_size; aiokafka raises MessageSizeTooLargeError, the "
-    "ingest agent crashes ('Crashed reason=ProducerSendError'), faust restarts it and the partition stalls: "
-    "the rejects are lost and later envelopes on that partition are never processed"))
 def test_envelope_with_more_than_a_megabyte_of_output_neither_crashes_nor_stalls(tmp_path):
     many_rejects = build_corpus(seed=9, end=GENERATED_UNTIL, valid=20, bad=3000, envelopes=1,
                                 oversize_envelope=False, first_marker=500_000)

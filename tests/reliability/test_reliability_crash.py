@@ -17,6 +17,8 @@ import zlib
 import orjson
 import pandas as pd
 import pytest
+
+from pipeline.demo import windows_released
 from checks import epoch_ms
 from harness import GENERATED_UNTIL, PipelineRun
 from reliability_support import (
@@ -95,7 +97,9 @@ def finish(run: PipelineRun, total: int) -> None:
 def close_all_windows(run: PipelineRun) -> None:
     from pipeline.demo import send_watermark
     send_watermark(run.broker.bootstrap, int((time.time() + 10 * 365 * 86400) * 1000))
-    wait_until(lambda: not windows_left(run), 120, "every window to be released", run.workers[-1:])
+    # stats and aggregates land through separate sinks: wait for both (the stats row can land first)
+    wait_until(lambda: not windows_left(run) and windows_released(run.data_dir), 120,
+               "every window and its aggregate rows to be released", run.workers[-1:])
 
 
 def run_with_interruptions(root, keyring, lines, interrupt, rng: random.Random) -> PipelineRun:
