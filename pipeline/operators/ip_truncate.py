@@ -51,7 +51,8 @@ def parse_ip(text: str, reject_non_global: bool) -> ipaddress.IPv4Address | ipad
         return "not an IPv4 or IPv6 address"
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
-    if reject_non_global and not address.is_global:
+    # Python counts multicast as global; it is never a client address.
+    if reject_non_global and (not address.is_global or address.is_multicast):
         return "IP address is private, loopback, reserved or otherwise not global"
     return address
 

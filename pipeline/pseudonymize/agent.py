@@ -8,7 +8,6 @@ import traceback
 import zlib
 
 import numpy as np
-import orjson
 import pyarrow as pa
 
 from pipeline.keys.ring import KeyRing
@@ -16,7 +15,7 @@ from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import TimeBounds, validate_batch
-from pipeline.validate.envelope import split_envelope
+from pipeline.validate.envelope import split_envelope_with_bytes
 from pipeline.validate.rejects import INTERNAL_ERROR, Reject, encode_reject_messages
 from pipeline.wire import HEADER_BATCH_ID, KIND_DATA, HEADER_KIND, encode_table
 
@@ -70,10 +69,10 @@ def internal_error_rejects(payload: bytes, source: dict, exc: Exception) -> list
     """
     reason = f"pipeline error {type(exc).__name__} while processing the envelope"
     try:
-        events, bad_lines = split_envelope(payload)
+        events, bad_lines = split_envelope_with_bytes(payload)
     except Exception:  # noqa: BLE001 - splitting itself failed: keep the envelope whole
         return [Reject(INTERNAL_ERROR, reason, payload, source)]
-    rejects = [Reject(INTERNAL_ERROR, reason, orjson.dumps(event), source) for event in events]
+    rejects = [Reject(INTERNAL_ERROR, reason, raw, source) for _, raw in events]
     for bad in bad_lines:
         bad.source = source
     return rejects + bad_lines

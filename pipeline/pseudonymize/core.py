@@ -17,7 +17,7 @@ from pipeline.keys.ring import KeyRing
 from pipeline.lake.layout import DATE_COLUMN
 from pipeline.operators.base import BatchContext
 from pipeline.policy.loader import CompiledPolicy
-from pipeline.validate.core import EVENT_TIME_MS
+from pipeline.validate.core import EVENT_RAW, EVENT_TIME_MS
 from pipeline.validate.rejects import INVALID_VALUE, Reject
 
 NO_KEY = "no_key_for_event_time"
@@ -158,7 +158,9 @@ def _repeat(value: str | None, size: int) -> pa.Array:
 
 
 def _raw_bytes(event: Any) -> bytes:
-    raw = {k: v for k, v in event.items() if k != EVENT_TIME_MS} if isinstance(event, dict) else event
+    if isinstance(event, dict) and isinstance(event.get(EVENT_RAW), bytes):
+        return event[EVENT_RAW]
+    raw = {k: v for k, v in event.items() if k not in (EVENT_TIME_MS, EVENT_RAW)} if isinstance(event, dict) else event
     try:
         return orjson.dumps(raw, default=str)
     except (TypeError, orjson.JSONEncodeError):  # e.g. an integer beyond 64 bits (only in unvalidated input)

@@ -7,15 +7,16 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 import fastjsonschema
-import orjson
 
 from pipeline.contract import TELEMETRY_EVENT_V1, load_schema
-from pipeline.validate.envelope import split_envelope
+from pipeline.validate.envelope import split_envelope_with_bytes
 from pipeline.validate.rejects import (BAD_TIMESTAMP, EVENT_NOT_OBJECT, SCHEMA_VIOLATION, TIME_OUT_OF_RANGE,
                                        Reject)
 
 # The validated event carries its parsed occurrence time here (epoch milliseconds, UTC).
 EVENT_TIME_MS = "_ts_ms"
+# …and its original bytes here (what the DLQ must hold if a later stage rejects it).
+EVENT_RAW = "_raw"
 _compiled_validator = None
 
 
@@ -61,29 +62,32 @@ def validate_batch(payloads: Iterable[tuple[bytes, dict]], *, now: dt.datetime |
     latest = now_ms + int(bounds.max_future.total_seconds() * 1000)
     batch = ValidatedBatch()
     for payload, source in payloads:
-        events, rejects = split_envelope(payload)
+        events, rejects = split_envelope_with_bytes(payload)
         for reject in rejects:
             reject.source = source
         batch.rejects.extend(rejects)
-        for event in events:
+        for event, raw in events:
             if not isinstance(event, dict):
                 batch.rejects.append(Reject(EVENT_NOT_OBJECT, f"event is a JSON {type(event).__name__}, not an object",
-                                            orjson.dumps(event), source))
+                                            raw, source))
                 continue
             try:
                 validate(event)
             except fastjsonschema.JsonSchemaException as exc:
-                batch.rejects.append(Reject(SCHEMA_VIOLATION, exc.message, orjson.dumps(event), source))
+                batch.rejects.append(Reject(SCHEMA_VIOLATION, exc.message, raw, source))
+                continue
+            except RecursionError:
+                batch.rejects.append(Reject(SCHEMA_VIOLATION, "event nested too deeply to validate", raw, source))
                 continue
             ts_ms = parse_time_ms(event["occurred_at"])
             if ts_ms is None:
-                batch.rejects.append(Reject(BAD_TIMESTAMP, "occurred_at is not an RFC 3339 time with offset",
-                                            orjson.dumps(event), source))
+                batch.rejects.append(Reject(BAD_TIMESTAMP, "occurred_at is not an RFC 3339 time with offset", raw, source))
                 continue
             if not earliest <= ts_ms <= latest:
                 batch.rejects.append(Reject(TIME_OUT_OF_RANGE, "occurred_at outside the accepted range "
-                                            f"(-{bounds.max_age}, +{bounds.max_future})", orjson.dumps(event), source))
+                                            f"(-{bounds.max_age}, +{bounds.max_future})", raw, source))
                 continue
             event[EVENT_TIME_MS] = ts_ms
+            event[EVENT_RAW] = raw  # later stages dead-letter the producer's bytes, not a re-serialization
             batch.events.append(event)
     return batch

@@ -35,6 +35,8 @@ def test_prefix(ip, params, expected):
     "100.64.0.1",       # carrier-grade NAT
     "fe80::1",          # link-local v6
     "2001:db8::1",      # documentation v6
+    "224.0.0.1",        # multicast v4 (Python calls it global)
+    "ff02::1",          # multicast v6
 ])
 def test_rejected_as_invalid_ip(ip):
     result = run("ip_truncate", ["95.56.1.1", ip, "95.56.1.1"], output="net")

@@ -1,4 +1,4 @@
-"""Hostile inputs pinned at the kernel (validate + pseudonymize cores, no broker): each one a known bug, xfail strict."""
+"""Hostile inputs pinned at the kernel (validate + pseudonymize cores, no broker): each one a bug found and fixed, kept as a regression test."""
 
 from __future__ import annotations
 
@@ -37,11 +37,6 @@ def deep(depth: int) -> bytes:
     return b'{"d":' * depth + b"1" + b"}" * depth
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "BUG validate/core.py: a rejected event is re-serialized with orjson.dumps(event) for the DLQ; orjson writes "
-    "at most 255 nesting levels but reads 1024, so a 300-deep schema violation raises TypeError out of "
-    "validate_batch and the ingest agent dead-letters the WHOLE envelope as internal_error (valid neighbours "
-    "included). Fix: keep each NDJSON line's original bytes from split_envelope and use them as Reject.raw"))
 def test_deeply_nested_rejected_event_is_dead_lettered_alone(kernel, goods):
     bad = b'{"event_id":"x","properties":{"screen":' + deep(300) + b"}}"
     table, rejects = kernel(b"\n".join([orjson.dumps(goods[0]), bad, orjson.dumps(goods[1])]))
@@ -49,40 +44,24 @@ def test_deeply_nested_rejected_event_is_dead_lettered_alone(kernel, goods):
     assert [r.code for r in rejects] == ["schema_violation"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG validate/core.py: Reject.raw of a parsed event is orjson.dumps(event), not the original bytes: "
-    "a 30-digit integer comes back as 1.2345678901234568e+29 in the DLQ (the DLQ promises the original bytes). "
-    "Same fix as the deep-nesting bug: carry the line's bytes"))
 def test_dlq_keeps_the_original_bytes_of_a_parsed_event(kernel, goods):
     bad = b'{"event_id": "short", "big": 123456789012345678901234567890}'
     _, rejects = kernel(bad)
     assert [r.raw for r in rejects] == [bad]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG operators/ip_truncate.py parse_ip: Python's is_global is True for multicast (224.0.0.0/4, ff00::/8), "
-    "which is never a client address; the policy says multicast is dead-lettered. Fix: "
-    "`if reject_non_global and (not address.is_global or address.is_multicast)`"))
 @pytest.mark.parametrize("ip", ["224.0.0.1", "239.255.255.250", "ff02::1", "ff0e::1"])
 def test_multicast_ip_is_rejected(kernel, goods, ip):
     table, rejects = kernel(orjson.dumps({**goods[2], "ip": ip}))
     assert table.num_rows == 0 and [r.code for r in rejects] == ["invalid_ip"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG validate/envelope.py: an NDJSON envelope whose first line is a JSON array is parsed as ONE array "
-    "envelope, fails, and every valid line in it is dead-lettered as envelope_not_json. Fix: when the "
-    "array parse fails and the payload has newlines, fall back to judging lines one by one"))
 def test_ndjson_envelope_starting_with_an_array_line_keeps_valid_neighbours(kernel, goods):
     table, rejects = kernel(b"\n".join([b"[1, 2]", *(orjson.dumps(g) for g in goods[:5])]))
     assert table.num_rows == 5
     assert [r.code for r in rejects] == ["event_not_object"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG validate/envelope.py: a pretty-printed single JSON object (one event, as the contract allows) is split "
-    "on newlines and each fragment dead-lettered. Fix: when the payload starts with '{' and has newlines, try "
-    "orjson.loads on the whole payload first"))
 def test_pretty_printed_single_event_envelope_is_one_valid_event(kernel, goods):
     table, rejects = kernel(orjson.dumps(goods[3], option=orjson.OPT_INDENT_2))
     assert (table.num_rows, len(rejects)) == (1, 0)
