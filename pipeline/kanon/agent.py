@@ -61,6 +61,9 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None)
     app.on_partitions_assigned.connect(state.reset)
 
     async def release_due(partition: int) -> None:
+        if state.drop_released_leftovers(partition, size_ms):
+            log.warning("partition %d: discarded leftover cells of already released windows (crash recovery)",
+                        partition)
         watermark = state.watermark(partition)
         closed = state.closed(partition)
         for window in sorted(state.windows(partition)):

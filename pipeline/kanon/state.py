@@ -148,17 +148,34 @@ class KAnonState:
 
     def finish_release(self, partition: int, window: int, offsets: dict[str, int], closed: int,
                        forget_before_ms: int) -> None:
-        """Record what the release counted, drop the window's cells, advance `closed`, expire old records."""
+        """Record what the release counted and advance `closed` FIRST, then drop the window's cells.
+
+        All these records go to one changelog partition, in order: if a crash leaves only some of them, either
+        `closed` is missing too (the whole window is still there and is released again, identically) or it is
+        there and the leftover cells are discarded unreleased (`drop_released_leftovers`). A window is never
+        released twice from partial state.
+        """
         self.table[b"rel|%d|%d" % (partition, window)] = orjson.dumps(offsets)
         self.released[(partition, window)] = offsets
+        self.set_int(f"closed|{partition}", closed)
+        self._drop_cells(partition, window)
+        for (p, old) in [k for k in self.released if k[0] == partition and k[1] < forget_before_ms]:
+            self.released.pop((p, old))
+            self.table.pop(b"rel|%d|%d" % (p, old), None)
+
+    def _drop_cells(self, partition: int, window: int) -> None:
         for key in self.windows(partition).pop(window, ()):
             self.cache.pop(key, None)
             if key in self.table:
                 del self.table[key]
-        self.set_int(f"closed|{partition}", closed)
-        for (p, old) in [k for k in self.released if k[0] == partition and k[1] < forget_before_ms]:
-            self.released.pop((p, old))
-            self.table.pop(b"rel|%d|%d" % (p, old), None)
+
+    def drop_released_leftovers(self, partition: int, size_ms: int) -> int:
+        """Cells of windows already released (a crash between `closed` and the deletes): discard them."""
+        closed = self.closed(partition)
+        stale = [w for w in self.windows(partition) if w + size_ms <= closed]
+        for window in stale:
+            self._drop_cells(partition, window)
+        return len(stale)
 
     def was_counted(self, partition: int, window: int, source: str, offset: int) -> bool:
         """True when a batch reaching a released window was already part of that release (a replay)."""

@@ -200,11 +200,6 @@ def test_kill_9_loses_nothing_and_duplicates_nothing(killed, labelled):
 
 # Not strict: the loss depends on where the kills land (reproduced in 2 of 3 full runs); strict would make a lucky
 # run red. The exactly-once test above is unconditional.
-@pytest.mark.xfail(strict=False, reason=(
-    "BUG kanon stage (pipeline/kanon/agent.py + faust table): after kill -9 the k-anonymity table loses cell "
-    "updates (measured: 540 of 29,686 events missing from window stats and aggregates, 3,443 vs 3,505 aggregate "
-    "rows) while the pseudonymized zone is complete: the pseudonymized-topic offset is committed although the "
-    "changelog records of the cells it updated were not yet durable (or changelog recovery on Tansu stops short)"))
 def test_kill_9_gives_the_same_aggregates_as_an_uninterrupted_run(killed, reference):
     assert_same_aggregates(killed, reference)
 
