@@ -28,7 +28,10 @@ def load_ring(settings: WorkerSettings, rotation: str) -> KeyRing:
             data = json.loads(inline)
         except ValueError:
             raise KeyRingError("ANONPIPE_KEYRING_JSON is not valid key ring JSON") from None
-        return KeyRing.from_json(data)
+        try:
+            return KeyRing.from_json(data)
+        except KeyRingError as exc:
+            raise KeyRingError(f"ANONPIPE_KEYRING_JSON: {exc}") from None
     if settings.demo:
         log.warning("demo mode: using an EPHEMERAL in-memory key ring; pseudonyms will not match any other run")
         return ephemeral_ring(rotation)

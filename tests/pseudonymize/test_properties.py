@@ -32,8 +32,8 @@ ID_FIELDS = ("user_id", "device_id", "cookie_id", "session_id")
 ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:", min_size=8, max_size=40)
 oct_ms = st.integers(int(OCT.timestamp() * 1000), int(NOV.timestamp() * 1000) - 1)
 nov_ms = st.integers(int(NOV.timestamp() * 1000), int(DEC.timestamp() * 1000) - 1)
-global_v4 = st.ip_addresses(v=4).filter(lambda a: a.is_global and int(a) & 0xFF not in (0, 255))
-global_v6 = st.ip_addresses(v=6).filter(lambda a: a.is_global and a.ipv4_mapped is None and int(a) & 0xFFFF != 0)
+global_v4 = st.ip_addresses(v=4).filter(lambda a: a.is_global and not a.is_multicast and int(a) & 0xFF not in (0, 255))
+global_v6 = st.ip_addresses(v=6).filter(lambda a: a.is_global and not a.is_multicast and a.ipv4_mapped is None and int(a) & 0xFFFF != 0)
 USER_AGENTS = [
     ("Mozilla/5.0 (Linux; Android 13; SM-A536B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0 "
      "Mobile Safari/537.36 iKOMEK109/2.4.1"),

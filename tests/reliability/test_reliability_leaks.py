@@ -196,7 +196,7 @@ def test_too_short_key_is_refused_and_never_echoed(tmp_path, size):
     assert_one_clear_line(code, output, "32 bytes")
     code, inline_output = start_worker_expecting_failure(tmp_path, env={"ANONPIPE_KEYRING_JSON": json.dumps(data)})
     # refused, though with a misleading message: worker.load_ring's `except ValueError` also catches the
-    # KeyRingError ("shorter than 32 bytes") and says "not valid key ring JSON" (see the report)
+    # KeyRingError ("shorter than 32 bytes"), prefixed with where the key ring came from
     assert_one_clear_line(code, inline_output, "ANONPIPE_KEYRING_JSON")
     if size:
         for text in (output, inline_output):
