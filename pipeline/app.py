@@ -80,7 +80,7 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
 
     ingest_agent.register(app, topics, policy, ring, kafka.partitions, metrics)
     kanon_agent.register(app, topics, policy, kafka.partitions, metrics)
-    sink.register(app, topics, settings.data_dir, metrics)
+    sink.register(app, topics, settings.data_dir, metrics, lake_url=settings.lake_url)
     if metrics is not None:
         register_lag_reporter(app, metrics)
     return app

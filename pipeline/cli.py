@@ -42,6 +42,8 @@ def broker(port: int, host: str) -> None:
 @click.option("--bootstrap", envvar="ANONPIPE_BOOTSTRAP", required=True, help="Kafka bootstrap servers")
 @_data_dir_option
 @click.option("--policy", "policy_path", envvar="ANONPIPE_POLICY", default=None, help="policy YAML")
+@click.option("--lake-url", envvar="ANONPIPE_LAKE_URL", default=None,
+              help="write the lake zones to an object store (s3://bucket/prefix, gs://…); DLQ stays in --data-dir")
 @click.option("--keyring", "keyring_path", envvar="ANONPIPE_KEYRING", default=None, help="key ring JSON (0600)")
 @click.option("--partitions", envvar="ANONPIPE_PARTITIONS", type=int, default=4, show_default=True)
 @click.option("--replication-factor", type=int, default=None, help="of created topics (default 1 embedded, else 3)")
@@ -59,7 +61,7 @@ def broker(port: int, host: str) -> None:
 @click.option("--sasl-username", envvar="ANONPIPE_SASL_USERNAME", default=None)
 @click.option("--sasl-password", envvar="ANONPIPE_SASL_PASSWORD", default=None)
 @click.option("--ssl-cafile", envvar="ANONPIPE_SSL_CAFILE", default=None)
-def worker(bootstrap, data_dir, policy_path, keyring_path, partitions, replication_factor, embedded, broker_wait, demo, web_port, metrics_port,
+def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions, replication_factor, embedded, broker_wait, demo, web_port, metrics_port,
            worker_id, log_format, log_level, security_protocol, sasl_mechanism, sasl_username, sasl_password,
            ssl_cafile) -> None:
     """Run a pipeline worker (all stages; scale out by starting more in the same consumer group)."""
@@ -70,7 +72,7 @@ def worker(bootstrap, data_dir, policy_path, keyring_path, partitions, replicati
         kafka=KafkaSettings(bootstrap=bootstrap, security_protocol=security_protocol, sasl_mechanism=sasl_mechanism,
                             sasl_username=sasl_username, sasl_password=sasl_password, ssl_cafile=ssl_cafile,
                             partitions=partitions, replication=replication_factor, embedded=embedded),
-        data_dir=data_dir, policy_path=policy_path, keyring_path=keyring_path, demo=demo, web_port=web_port,
+        data_dir=data_dir, lake_url=lake_url, policy_path=policy_path, keyring_path=keyring_path, demo=demo, web_port=web_port,
         metrics_port=metrics_port, log_format=log_format, log_level=log_level, broker_wait=broker_wait)
     if worker_id:
         settings.worker_id = worker_id

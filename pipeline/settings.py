@@ -46,6 +46,8 @@ class WorkerSettings:
     kafka: KafkaSettings
     data_dir: Path
     """Lake root (zones under lake/, restricted DLQ under dlq/)."""
+    lake_url: str | None = None
+    """Object-store URL for the lake zones (s3://bucket/prefix, gs://…, file://…); None = data_dir/lake."""
     policy_path: str | None = None
     """Policy YAML; None = the packaged default policy."""
     keyring_path: str | None = None

@@ -45,6 +45,12 @@ def prepare(settings: WorkerSettings):
         raise StartupError(f"data dir {data_dir} does not exist (create it, or pass --data-dir)")
     if not os.access(data_dir, os.W_OK):
         raise StartupError(f"data dir {data_dir} is not writable")
+    if settings.lake_url:
+        from pipeline.lake.object_store import ObjectStoreLake
+        try:
+            ObjectStoreLake.from_url(settings.lake_url)
+        except ValueError as exc:
+            raise StartupError(str(exc)) from None
     policy = load_policy(settings.policy_path)
     ring = load_ring(settings, policy.policy.keys.rotation)
     if not ring.keys:

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from pipeline.lake.compaction import is_compacted
 from pipeline.lake.layout import AGGREGATES, DATE_COLUMN, PSEUDONYMIZED, WINDOW_STATS, batch_file_name, dlq_dir
+from pipeline.lake.object_store import ObjectStoreLake
 from pipeline.lake.writer import remove_stale_temp_files, write_atomic, write_batch
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.validate.rejects import decode_rejects
@@ -56,8 +57,10 @@ def _batch_id(event) -> str:
     return f"{event.message.topic.replace('.', '_')}-{event.message.partition:03d}-{event.message.offset:019d}"
 
 
-def register(app, topics, data_dir: Path, metrics=None) -> None:
+def register(app, topics, data_dir: Path, metrics=None, lake_url: str | None = None) -> None:
+    """Zones go to `data_dir`/lake, or to `lake_url` (an object store) when given; the DLQ always stays local."""
     metrics = metrics or PipelineMetrics()
+    remote = ObjectStoreLake.from_url(lake_url) if lake_url else None
     # Temp files of a crashed writer; only old ones, since other workers may be writing into the same lake.
     removed = remove_stale_temp_files(Path(data_dir))
     if removed:
@@ -70,6 +73,11 @@ def register(app, topics, data_dir: Path, metrics=None) -> None:
                     continue
                 batch_id = _batch_id(event)
                 table = decode_table(event.value)
+                if remote is not None:
+                    with metrics.time_batch(f"sink_{zone}"):
+                        remote.write_batch(zone, with_batch_id(table, batch_id), batch_id)
+                    metrics.record_sink(zone, table.num_rows)
+                    continue
                 dates = pc.unique(table.column(DATE_COLUMN)).to_pylist() if table.num_rows else []
                 if dates and all(is_compacted(data_dir, zone, day, batch_id) for day in dates):
                     continue  # replay of a batch already merged by `anonpipe lake compact`
