@@ -16,7 +16,9 @@ DOCUMENTED_ENV = frozenset({
     "ANONPIPE_PARTITIONS", "ANONPIPE_METRICS_PORT", "ANONPIPE_LOG_FORMAT", "ANONPIPE_LOG_LEVEL",
     "ANONPIPE_SECURITY_PROTOCOL", "ANONPIPE_SASL_MECHANISM", "ANONPIPE_SASL_USERNAME",
     "ANONPIPE_SASL_PASSWORD", "ANONPIPE_SSL_CAFILE", "ANONPIPE_WEB_PORT",
-})
+}) | frozenset({"ANONPIPE_KEYRING_JSON"}) | frozenset(
+    # every environment variable the worker command itself reads (so a typo in deploy/ still fails)
+    param.envvar for param in __import__("pipeline.cli", fromlist=["worker"]).worker.params if param.envvar)
 SECURITY_PROTOCOLS = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}
 SASL_MECHANISMS = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
 LOG_FORMATS = {"json", "text"}
