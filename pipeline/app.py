@@ -83,7 +83,25 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
     sink.register(app, topics, settings.data_dir, metrics, lake_url=settings.lake_url)
     if metrics is not None:
         register_lag_reporter(app, metrics)
+    register_broker_watch(app, kafka.bootstrap)
     return app
+
+
+def register_broker_watch(app: faust.App, bootstrap: str, interval: float = 2.0) -> None:
+    """One log line per broker state change while running (the client libraries' own retries are throttled)."""
+    from pipeline.resilience.startup import BrokerStateLog
+    state = BrokerStateLog(bootstrap, log)
+    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
+
+    @app.timer(interval=interval)
+    async def watch_broker() -> None:
+        import asyncio
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout=1.0)
+            writer.close()
+            state.observe(True)
+        except (OSError, asyncio.TimeoutError) as exc:
+            state.observe(False, type(exc).__name__)
 
 
 def register_lag_reporter(app: faust.App, metrics, interval: float = 2.0) -> None:

@@ -132,14 +132,15 @@ def logging_dict_config(fmt: str = "text", level: str | int = "INFO", stream: IO
     return {
         "version": 1,
         "disable_existing_loggers": False,  # faust/aiokafka loggers exist before we configure
-        "filters": {"redact_secrets": {"()": SecretRedactingFilter}},
+        "filters": {"redact_secrets": {"()": SecretRedactingFilter},
+                    "collapse_repeats": {"()": "pipeline.observability.log_throttle.RepeatCollapsingFilter"}},
         "formatters": {"anonpipe": {"()": formatter_class}},
         "handlers": {
             "anonpipe": {
                 "class": "logging.StreamHandler",
                 "stream": stream if stream is not None else "ext://sys.stderr",
                 "formatter": "anonpipe",
-                "filters": ["redact_secrets"],
+                "filters": ["collapse_repeats", "redact_secrets"],
             }
         },
         "root": {"level": _level_name(level), "handlers": ["anonpipe"]},
