@@ -68,9 +68,10 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
         options["producer_max_batch_size"] = 1
     app = faust.App(APP_ID, **options)
     topics = Topics(
-        raw=app.topic(TOPIC_RAW, value_type=bytes, key_type=bytes, partitions=kafka.partitions),
+        raw=app.topic(TOPIC_RAW, value_type=bytes, key_type=bytes, partitions=kafka.raw_partitions or kafka.partitions),
         dlq=app.topic(TOPIC_DLQ, value_type=bytes, key_type=bytes, partitions=kafka.partitions),
-        pseudonymized=app.topic(TOPIC_PSEUDONYMIZED, value_type=bytes, key_type=bytes, partitions=kafka.partitions),
+        pseudonymized=app.topic(TOPIC_PSEUDONYMIZED, value_type=bytes, key_type=bytes,
+                                partitions=kafka.stage_partitions or kafka.partitions),
         aggregates=app.topic(TOPIC_AGGREGATES, value_type=bytes, key_type=bytes, partitions=kafka.partitions),
         window_stats=app.topic(TOPIC_WINDOW_STATS, value_type=bytes, key_type=bytes, partitions=kafka.partitions),
     )
@@ -78,8 +79,10 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
     from pipeline.lake import sink
     from pipeline.pseudonymize import agent as ingest_agent
 
-    ingest_agent.register(app, topics, policy, ring, kafka.partitions, metrics)
-    kanon_agent.register(app, topics, policy, kafka.partitions, metrics)
+    stage_partitions = kafka.stage_partitions or kafka.partitions
+    ingest_agent.register(app, topics, policy, ring, stage_partitions, metrics)
+    kanon_agent.register(app, topics, policy, stage_partitions, metrics,
+                         raw_partitions=kafka.raw_partitions or kafka.partitions)
     sink.register(app, topics, settings.data_dir, metrics, lake_url=settings.lake_url)
     if metrics is not None:
         register_lag_reporter(app, metrics)

@@ -29,6 +29,10 @@ class KafkaSettings:
     ssl_cafile: str | None = None
     partitions: int = 4
     """Partition count used when this worker creates missing topics."""
+    raw_partitions: int | None = None
+    """Actual partitions of telemetry.raw (read from the cluster at start-up): the watermark's sources."""
+    stage_partitions: int | None = None
+    """Actual partitions of telemetry.pseudonymized (read at start-up): routing by event type, table partitions."""
     replication: int | None = None
     """Replication factor of created topics; default 1 on the embedded broker, 3 on a real cluster."""
     embedded: bool = False

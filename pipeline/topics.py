@@ -27,3 +27,15 @@ def ensure_topics(bootstrap: str, partitions: int, replication: int = 1, **clien
         return wanted
     finally:
         admin.close()
+
+
+def partition_counts(bootstrap: str, topics: tuple[str, ...] = ALL_TOPICS, **client_options) -> dict[str, int]:
+    """Partition count of each existing topic, from the cluster's metadata (what the worker must route by)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="anonpipe-admin", **client_options)
+    try:
+        described = admin.describe_topics(list(topics))
+        # kafka-python names the field "name" in newer protocol versions and "topic" in older ones
+        return {item.get("name", item.get("topic")): len(item["partitions"]) for item in described
+                if item.get("partitions")}
+    finally:
+        admin.close()

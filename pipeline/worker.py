@@ -63,6 +63,12 @@ def prepare(settings: WorkerSettings):
         raise StartupError(str(exc)) from None
     from pipeline.topics import ensure_topics
     ensure_topics(settings.kafka.bootstrap, settings.kafka.partitions, settings.kafka.replication_factor)
+    # Route by the partition counts the cluster really has (topics may predate this worker's --partitions).
+    from pipeline.settings import TOPIC_PSEUDONYMIZED, TOPIC_RAW
+    from pipeline.topics import partition_counts
+    counts = partition_counts(settings.kafka.bootstrap, (TOPIC_RAW, TOPIC_PSEUDONYMIZED))
+    settings.kafka.raw_partitions = counts.get(TOPIC_RAW, settings.kafka.partitions)
+    settings.kafka.stage_partitions = counts.get(TOPIC_PSEUDONYMIZED, settings.kafka.partitions)
     return policy, ring
 
 

@@ -49,14 +49,15 @@ def control_message(watermark_ms: int) -> bytes:
     return orjson.dumps({"watermark_ms": int(watermark_ms)})
 
 
-def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None) -> None:
+def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None, raw_partitions: int | None = None) -> None:
+    """`partitions`: of the pseudonymized topic (and so of the table); `raw_partitions`: the watermark's sources."""
     metrics = metrics or PipelineMetrics()
     config = policy.policy.kanon
     size_ms = config.window.size_seconds * 1000
     grace_ms = config.window.grace_seconds * 1000
     time_col = time_column(policy)
     table = app.Table("kanon-cells", default=None, key_type=bytes, value_type=bytes, partitions=partitions)
-    state = KAnonState(table, [str(p) for p in range(partitions)])
+    state = KAnonState(table, [str(p) for p in range(raw_partitions or partitions)])
     app.on_partitions_revoked.connect(state.reset)
     app.on_partitions_assigned.connect(state.reset)
 
