@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import ssl
+import threading
 from dataclasses import dataclass
 
 import faust
@@ -86,25 +89,58 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
     sink.register(app, topics, settings.data_dir, metrics, lake_url=settings.lake_url)
     if metrics is not None:
         register_lag_reporter(app, metrics)
-    register_broker_watch(app, kafka.bootstrap)
+    register_broker_watch(app, kafka.bootstrap, kafka.topic_ids)
     return app
 
 
-def register_broker_watch(app: faust.App, bootstrap: str, interval: float = 2.0) -> None:
-    """One log line per broker state change while running (the client libraries' own retries are throttled)."""
+# Set when the broker came back without the state this worker depends on (see register_broker_watch).
+BROKER_STATE_LOST = threading.Event()
+
+
+def register_broker_watch(app: faust.App, bootstrap: str, started_on: dict[str, str | None] | None = None,
+                          interval: float = 2.0) -> None:
+    """One log line per broker state change while running (the client libraries' own retries are throttled).
+
+    When the broker comes back after an outage, the worker checks that its topics are still the same ones (same
+    topic ids). A cluster that lost its state (the embedded broker keeps nothing; a wiped test cluster) would make
+    the worker skip or misplace data, so it stops, with one error line and exit code 3, for a clean restart.
+    """
     from pipeline.resilience.startup import BrokerStateLog
+    from pipeline.settings import TOPIC_PSEUDONYMIZED, TOPIC_RAW
+    from pipeline.topics import changelog_topics, topic_ids
     state = BrokerStateLog(bootstrap, log)
     host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
+    watched = (TOPIC_RAW, TOPIC_PSEUDONYMIZED, *changelog_topics())
+    known_ids: dict[str, str | None] = dict(started_on or {})
 
     @app.timer(interval=interval)
     async def watch_broker() -> None:
         import asyncio
+        was_down = state.state is False
         try:
             _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout=1.0)
             writer.close()
-            state.observe(True)
         except (OSError, asyncio.TimeoutError) as exc:
             state.observe(False, type(exc).__name__)
+            return
+        state.observe(True)
+        if known_ids and not was_down:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            current = await loop.run_in_executor(None, topic_ids, bootstrap, watched)
+        except Exception as exc:  # noqa: BLE001 - metadata not answerable yet: look again on the next tick
+            log.debug("topic ids not readable yet (%s)", type(exc).__name__)
+            return
+        if not known_ids:
+            known_ids.update(current)
+            return
+        changed = [t for t, topic_id in known_ids.items() if topic_id and current.get(t) != topic_id]
+        if changed:
+            log.error("broker %s came back without this worker's state (topics %s were re-created or are gone); "
+                      "stopping with exit code 3 for a clean restart", bootstrap, ", ".join(sorted(changed)))
+            BROKER_STATE_LOST.set()
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def register_lag_reporter(app: faust.App, metrics, interval: float = 2.0) -> None:

@@ -31,6 +31,8 @@ class KafkaSettings:
     """Partition count used when this worker creates missing topics."""
     raw_partitions: int | None = None
     """Actual partitions of telemetry.raw (read from the cluster at start-up): the watermark's sources."""
+    topic_ids: dict[str, str | None] = field(default_factory=dict)
+    """Ids of the topics at start-up; a broker that answers with other ids has lost this worker's state."""
     stage_partitions: int | None = None
     """Actual partitions of telemetry.pseudonymized (read at start-up): routing by event type, table partitions."""
     replication: int | None = None

@@ -39,3 +39,14 @@ def partition_counts(bootstrap: str, topics: tuple[str, ...] = ALL_TOPICS, **cli
                 if item.get("partitions")}
     finally:
         admin.close()
+
+
+def topic_ids(bootstrap: str, topics: tuple[str, ...], **client_options) -> dict[str, str | None]:
+    """Topic name → the cluster's topic id (a new id means the topic was deleted and created again)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="anonpipe-admin", request_timeout_ms=5000,
+                             **client_options)
+    try:
+        return {item.get("name", item.get("topic")): item.get("topic_id") for item in admin.describe_topics(list(topics))
+                if not item.get("error_code")}
+    finally:
+        admin.close()

@@ -69,6 +69,9 @@ def prepare(settings: WorkerSettings):
     counts = partition_counts(settings.kafka.bootstrap, (TOPIC_RAW, TOPIC_PSEUDONYMIZED))
     settings.kafka.raw_partitions = counts.get(TOPIC_RAW, settings.kafka.partitions)
     settings.kafka.stage_partitions = counts.get(TOPIC_PSEUDONYMIZED, settings.kafka.partitions)
+    # Remember which topics we started on: a broker that comes back with other topic ids lost our state.
+    from pipeline.topics import changelog_topics, topic_ids
+    settings.kafka.topic_ids = topic_ids(settings.kafka.bootstrap, (TOPIC_RAW, TOPIC_PSEUDONYMIZED, *changelog_topics()))
     return policy, ring
 
 
@@ -108,4 +111,9 @@ def run_worker(settings: WorkerSettings) -> None:
     # faust replaces the root handlers unless given a config: keep our JSON format and secret redaction.
     worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False,
                     logging_config=logging_dict_config(settings.log_format, settings.log_level))
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    finally:
+        from pipeline.app import BROKER_STATE_LOST
+        if BROKER_STATE_LOST.is_set():
+            raise SystemExit(3)
