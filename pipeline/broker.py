@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,36 +35,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def wait_until_ready(bootstrap: str, timeout: float = 30.0) -> None:
-    """Block until a real Kafka request (metadata + topic list) succeeds against `bootstrap`."""
-    from kafka import KafkaAdminClient  # local: kafka-python is slow to import
-    from kafka.errors import KafkaError
+    """Block until a real Kafka request (metadata + topic list) succeeds against `bootstrap`.
 
-    import logging
-    kafka_logger = logging.getLogger("kafka")
-    previous_level = kafka_logger.level
-    kafka_logger.setLevel(logging.CRITICAL)  # the probe's own failures are expected; report one line at the end
-    try:
-        _probe(bootstrap, timeout, KafkaAdminClient, KafkaError)
-    finally:
-        kafka_logger.setLevel(previous_level)
-
-
-def _probe(bootstrap: str, timeout: float, KafkaAdminClient, KafkaError) -> None:
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000,
-                                     client_id="anonpipe-probe")
-            try:
-                admin.list_topics()
-                return
-            finally:
-                admin.close()
-        except (KafkaError, OSError, ValueError) as exc:
-            last_error = exc
-            time.sleep(0.2)
-    raise BrokerError(f"Kafka broker at {bootstrap} did not answer within {timeout:.0f}s ({type(last_error).__name__})")
+    The same probe and backoff as the worker's start-up wait, tuned for a broker that is seconds away.
+    """
+    from pipeline.resilience.startup import wait_for_broker  # local: that module imports BrokerError from here
+    wait_for_broker(bootstrap, timeout=timeout, initial_backoff=0.05, max_backoff=1.0)
 
 
 @dataclass

@@ -65,22 +65,29 @@ def test_two_workers_give_the_same_aggregates_as_one(workload, baseline):
     assert uninterrupted(workload, "two", workers=2).equals(baseline)
 
 
-def test_worker_killed_mid_window_then_restarted_gives_the_same_aggregates(workload, baseline):
+def interrupted(workload, name: str, workers: int, split: int, restart: bool):
+    """A run whose last worker is killed -9 (no flush, no commit) after part of the input landed."""
     root, keyring, lines = workload
-    run = PipelineRun(root / "restart", keyring).start(workers=1)
+    run = PipelineRun(root / name, keyring).start(workers=workers)
     try:
-        half = len(lines) // 2
-        run.publish(lines[:half])
-        run.wait_landed(half // 2, timeout=120)
-        os.killpg(run.workers[0].pid, signal.SIGKILL)  # no flush, no commit: a crash
-        run.workers[0].wait()
-        run.add_worker("w2")
-        run.publish(lines[half:])
+        cut = len(lines) // split
+        run.publish(lines[:cut])
+        run.wait_landed(cut // 2, timeout=120)
+        victim = run.workers[-1]
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait()
+        if restart:
+            run.add_worker("restarted")
+        run.publish(lines[cut:])
         finish(run, len(lines))
     finally:
         run.stop()
     assert_exactly_once(run, lines)
-    assert comparable(run).equals(baseline)
+    return comparable(run)
+
+
+def test_worker_killed_mid_window_then_restarted_gives_the_same_aggregates(workload, baseline):
+    assert interrupted(workload, "restart", workers=1, split=2, restart=True).equals(baseline)
 
 
 @pytest.mark.xfail(strict=False, raises=DemoError, reason=(
@@ -90,17 +97,4 @@ def test_worker_killed_mid_window_then_restarted_gives_the_same_aggregates(workl
     "it lies in faust's flow control after reassignment or in Tansu's group handling. Passing runs still check "
     "exactly-once and equal aggregates."))
 def test_three_workers_one_killed_mid_run_land_everything_once(workload, baseline):
-    root, keyring, lines = workload
-    run = PipelineRun(root / "three", keyring).start(workers=3)
-    try:
-        third = len(lines) // 3
-        run.publish(lines[:third])
-        run.wait_landed(third // 2, timeout=120)
-        os.killpg(run.workers[1].pid, signal.SIGKILL)
-        run.workers[1].wait()
-        run.publish(lines[third:])
-        finish(run, len(lines))
-    finally:
-        run.stop()
-    assert_exactly_once(run, lines)
-    assert comparable(run).equals(baseline)
+    assert interrupted(workload, "three", workers=3, split=3, restart=False).equals(baseline)
