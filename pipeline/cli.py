@@ -51,6 +51,10 @@ def broker(port: int, host: str) -> None:
 @click.option("--broker-wait", envvar="ANONPIPE_BROKER_WAIT", type=float, default=60.0, show_default=True,
               help="seconds to wait for the broker at start-up (retrying with backoff); 0 = forever")
 @click.option("--demo", is_flag=True, help="allow an ephemeral key ring (never in production)")
+@click.option("--sink-flush-messages", envvar="ANONPIPE_SINK_FLUSH_MESSAGES", type=click.IntRange(min=1),
+              default=200, show_default=True, help="a lake sink writes a file after this many messages …")
+@click.option("--sink-flush-seconds", envvar="ANONPIPE_SINK_FLUSH_SECONDS", type=click.FloatRange(min=0.05),
+              default=2.0, show_default=True, help="… or after this many seconds")
 @click.option("--web-port", envvar="ANONPIPE_WEB_PORT", type=int, default=0, show_default=True)
 @click.option("--metrics-port", envvar="ANONPIPE_METRICS_PORT", type=int, default=0, show_default=True)
 @click.option("--worker-id", envvar="ANONPIPE_WORKER_ID", default=None)
@@ -61,8 +65,8 @@ def broker(port: int, host: str) -> None:
 @click.option("--sasl-username", envvar="ANONPIPE_SASL_USERNAME", default=None)
 @click.option("--sasl-password", envvar="ANONPIPE_SASL_PASSWORD", default=None)
 @click.option("--ssl-cafile", envvar="ANONPIPE_SSL_CAFILE", default=None)
-def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions, replication_factor, embedded, broker_wait, demo, web_port, metrics_port,
-           worker_id, log_format, log_level, security_protocol, sasl_mechanism, sasl_username, sasl_password,
+def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions, replication_factor, embedded, broker_wait, demo, sink_flush_messages,
+           sink_flush_seconds, web_port, metrics_port, worker_id, log_format, log_level, security_protocol, sasl_mechanism, sasl_username, sasl_password,
            ssl_cafile) -> None:
     """Run a pipeline worker (all stages; scale out by starting more in the same consumer group)."""
     from pipeline.settings import KafkaSettings, WorkerSettings
@@ -73,7 +77,8 @@ def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions,
                             sasl_username=sasl_username, sasl_password=sasl_password, ssl_cafile=ssl_cafile,
                             partitions=partitions, replication=replication_factor, embedded=embedded),
         data_dir=data_dir, lake_url=lake_url, policy_path=policy_path, keyring_path=keyring_path, demo=demo, web_port=web_port,
-        metrics_port=metrics_port, log_format=log_format, log_level=log_level, broker_wait=broker_wait)
+        metrics_port=metrics_port, log_format=log_format, log_level=log_level, broker_wait=broker_wait,
+        sink_flush_messages=sink_flush_messages, sink_flush_seconds=sink_flush_seconds)
     if worker_id:
         settings.worker_id = worker_id
     run_worker(settings)

@@ -63,6 +63,10 @@ class WorkerSettings:
     web_port: int = 6066
     metrics_port: int = 0
     """Prometheus endpoint port; 0 disables it."""
+    sink_flush_messages: int = 200
+    """A lake sink writes a file after this many messages (≈ 200k rows at 1k events per message) …"""
+    sink_flush_seconds: float = 2.0
+    """… or after this long, whichever comes first; messages are acknowledged only after the write."""
     broker_wait: float = 60.0
     """Seconds to wait for the broker at start-up before exiting with one error line."""
     log_format: str = "text"

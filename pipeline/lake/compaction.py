@@ -15,9 +15,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.lake.layout import DATE_COLUMN, ZONES, zone_dir
+from pipeline.lake.ledger import MANIFEST_NAME, batch_ids_in_footer
 from pipeline.lake.writer import PARQUET_COMPRESSION, write_atomic
 
-MANIFEST_NAME = "_compacted.json"
 COMPACT_PREFIX = "compact-"
 BATCH_ID_COLUMN = "batch_id"
 # Row groups of ~128k rows keep scans efficient; sources are ~1k-row files, so buffer before writing.
@@ -87,26 +87,6 @@ def _write_manifest(partition_dir: Path, files: dict[str, list[str]]) -> None:
     write_atomic(partition_dir / MANIFEST_NAME, lambda tmp: Path(tmp).write_bytes(payload))
 
 
-# Keyed by manifest path; the stat signature invalidates the entry whenever compaction rewrites the manifest.
-_manifest_cache: dict[Path, tuple[tuple[int, int], frozenset[str]]] = {}
-
-
-def is_compacted(data_dir: str | os.PathLike, zone: str, date_value, batch_id: str) -> bool:
-    """True if `batch_id` was already merged into a compact file of that partition (the sink skips the replay)."""
-    path = zone_dir(data_dir, zone) / f"{DATE_COLUMN}={date_value}" / MANIFEST_NAME
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        _manifest_cache.pop(path, None)
-        return False
-    signature = (st.st_mtime_ns, st.st_size)
-    cached = _manifest_cache.get(path)
-    if cached is None or cached[0] != signature:
-        merged = frozenset(b for ids in read_manifest(path.parent).values() for b in ids)
-        cached = _manifest_cache[path] = (signature, merged)
-    return batch_id in cached[1]
-
-
 # ---- helpers ----------------------------------------------------------------------------------------------
 def compact_file_name(batch_ids) -> str:
     digest = hashlib.sha1("\n".join(sorted(batch_ids)).encode("utf-8")).hexdigest()[:16]
@@ -126,9 +106,11 @@ def data_files(partition_dir: Path) -> list[Path]:
 
 
 def _batch_ids_in_file(path: Path) -> set[str]:
+    # The footer also names batches whose rows erasure has since removed; they must stay "taken".
+    ids = batch_ids_in_footer(pq.read_metadata(path).metadata)
     if BATCH_ID_COLUMN in pq.read_schema(path).names:
-        return set(pc.unique(pq.read_table(path, columns=[BATCH_ID_COLUMN]).column(0)).drop_null().to_pylist())
-    return set()
+        ids |= set(pc.unique(pq.read_table(path, columns=[BATCH_ID_COLUMN]).column(0)).drop_null().to_pylist())
+    return ids
 
 
 def unified_schema(paths: list[Path]) -> pa.Schema:

@@ -39,6 +39,13 @@ class ObjectStoreLake:
             raise ValueError(f"unknown lake zone {zone!r}")
         return f"{self.root}/lake/{zone}"
 
+    def write_partition_file(self, zone: str, date_value: str, name: str, table: pa.Table,
+                             partition_column: str = DATE_COLUMN) -> str:
+        """One object, hive style; a PUT is atomic, so readers never see part of it."""
+        path = f"{self.zone_root(zone)}/{partition_column}={date_value}/{name}"
+        pq.write_table(table, path, filesystem=self.filesystem, compression=PARQUET_COMPRESSION)
+        return path
+
     def write_batch(self, zone: str, table: pa.Table, batch_id: str, partition_column: str = DATE_COLUMN) -> list[str]:
         """One object per date partition, hive style, named by the batch id."""
         if table.num_rows == 0:

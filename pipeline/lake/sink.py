@@ -1,9 +1,12 @@
-"""Sink agents: internal topics → lake zones and the restricted DLQ folder.
+"""Sink agents: internal topics → lake zones (buffered, exactly-once files) and the restricted DLQ folder.
 
-Delivery guarantee: exactly-once rows on disk under at-least-once delivery. Each message is written (file and
-directory fsynced) before the agent takes the next one, so faust commits its offset only after the file is
-durable; the file name is the message's batch id, derived from the raw topic's partition and offset, so a
-replayed or re-produced message rewrites the same file instead of adding rows.
+Delivery guarantee: exactly-once rows on disk under at-least-once delivery. A zone sink takes up to
+`flush_messages` messages or whatever arrived within `flush_seconds` (faust's `take_events`), writes them as one
+file per date partition (file and folder fsynced), and only then are those messages acknowledged, so faust
+commits their offsets after the file is durable. Each file's footer lists the batch ids it holds (batch ids derive
+from raw-topic offsets), and the writer leaves out batches a partition already holds: a redelivered or
+re-produced message adds no rows. The DLQ sink writes one NDJSON file per message, named by its batch id.
+On SIGTERM a buffer not yet written is simply not acknowledged; the next owner of the partition reads it again.
 """
 
 from __future__ import annotations
@@ -14,22 +17,20 @@ import os
 from pathlib import Path
 
 import orjson
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from pipeline.lake.compaction import is_compacted
-from pipeline.lake.layout import AGGREGATES, DATE_COLUMN, PSEUDONYMIZED, WINDOW_STATS, batch_file_name, dlq_dir
+from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, batch_file_name, dlq_dir
 from pipeline.lake.object_store import ObjectStoreLake
-from pipeline.lake.writer import remove_stale_temp_files, write_atomic, write_batch
+from pipeline.lake.rollover import SinkMessage
+from pipeline.lake.writer import remove_stale_temp_files, write_atomic
+from pipeline.lake.zone_writer import ZoneWriter
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.validate.rejects import decode_rejects
 from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, header
 
+DEFAULT_FLUSH_MESSAGES = 200
+DEFAULT_FLUSH_SECONDS = 2.0
+
 log = logging.getLogger(__name__)
-
-
-def with_batch_id(table: pa.Table, batch_id: str) -> pa.Table:
-    return table.append_column("batch_id", pa.array([batch_id] * table.num_rows, type=pa.string()))
 
 
 def write_dlq(data_dir: Path, payload: bytes, batch_id: str) -> Path:
@@ -57,33 +58,32 @@ def _batch_id(event) -> str:
     return f"{event.message.topic.replace('.', '_')}-{event.message.partition:03d}-{event.message.offset:019d}"
 
 
-def register(app, topics, data_dir: Path, metrics=None, lake_url: str | None = None) -> None:
+def register(app, topics, data_dir: Path, metrics=None, lake_url: str | None = None,
+             flush_messages: int = DEFAULT_FLUSH_MESSAGES, flush_seconds: float = DEFAULT_FLUSH_SECONDS) -> None:
     """Zones go to `data_dir`/lake, or to `lake_url` (an object store) when given; the DLQ always stays local."""
+    if flush_messages < 1 or flush_seconds <= 0:
+        raise ValueError("sink flush settings must be positive (messages ≥ 1, seconds > 0)")
     metrics = metrics or PipelineMetrics()
     remote = ObjectStoreLake.from_url(lake_url) if lake_url else None
     # Temp files of a crashed writer; only old ones, since other workers may be writing into the same lake.
     removed = remove_stale_temp_files(Path(data_dir))
     if removed:
         log.info("removed %d stale temp files left by a crashed writer", removed)
+
     def zone_sink(topic, zone: str, name: str):
+        writer = ZoneWriter(Path(data_dir), zone, remote)
+
         @app.agent(topic, name=name)
         async def sink(stream):
-            async for event in stream.events():
-                if header(event.headers, HEADER_KIND) == KIND_CONTROL:
+            # take_events acknowledges a list only when the loop asks for the next one, i.e. after the write.
+            async for events in stream.take_events(flush_messages, within=flush_seconds):
+                messages = [SinkMessage(_batch_id(event), decode_table(event.value)) for event in events
+                            if header(event.headers, HEADER_KIND) != KIND_CONTROL]
+                if not messages:
                     continue
-                batch_id = _batch_id(event)
-                table = decode_table(event.value)
-                if remote is not None:
-                    with metrics.time_batch(f"sink_{zone}"):
-                        remote.write_batch(zone, with_batch_id(table, batch_id), batch_id)
-                    metrics.record_sink(zone, table.num_rows)
-                    continue
-                dates = pc.unique(table.column(DATE_COLUMN)).to_pylist() if table.num_rows else []
-                if dates and all(is_compacted(data_dir, zone, day, batch_id) for day in dates):
-                    continue  # replay of a batch already merged by `anonpipe lake compact`
                 with metrics.time_batch(f"sink_{zone}"):
-                    write_batch(data_dir, zone, with_batch_id(table, batch_id), batch_id)
-                metrics.record_sink(zone, table.num_rows)
+                    planned = writer.write(messages)
+                metrics.record_sink(zone, sum(file.table.num_rows for file in planned))
         return sink
 
     zone_sink(topics.pseudonymized, PSEUDONYMIZED, "sink-pseudonymized")

@@ -1,9 +1,9 @@
-"""Atomic, idempotent Parquet writes: one file per (zone, date partition, batch id), temp name then rename.
+"""Atomic Parquet writes into hive date partitions of a lake zone: temp name, fsync, rename, fsync the folder.
 
-Delivery guarantee: the sink agent calls `write_batch` before the source message is acknowledged, so offsets
-are committed only after the file is durable (fsync of file and directory). File names derive from batch ids,
-which derive from source offsets, so a replay after a crash rewrites the same files: exactly-once rows on disk
-under at-least-once delivery.
+The sink (pipeline/lake/sink.py) acknowledges messages only after `write_partition_file` returned, so offsets
+are committed only after the file is durable (fsync of file and directory); it and pipeline/lake/ledger.py make
+rows exactly-once under at-least-once delivery. `write_batch` (one file per batch id) is the older per-message
+layout, still read everywhere and used by tests to build lakes.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, write, mode: int = 0o640) -> None:
+def write_atomic(path: Path, write, mode: int = 0o640, failpoint_name: str = "lake.before_rename") -> None:
     """Call `write(tmp_path)` then rename onto `path`; readers never see a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -40,7 +40,7 @@ def write_atomic(path: Path, write, mode: int = 0o640) -> None:
         os.chmod(tmp, mode)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
-        failpoint("lake.before_rename")
+        failpoint(failpoint_name)
         os.replace(tmp, path)
         fsync_dir(path.parent)
     except BaseException:
@@ -48,8 +48,9 @@ def write_atomic(path: Path, write, mode: int = 0o640) -> None:
         raise
 
 
-def write_parquet_atomic(path: Path, table: pa.Table) -> None:
-    write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression=PARQUET_COMPRESSION))
+def write_parquet_atomic(path: Path, table: pa.Table, failpoint_name: str = "lake.before_rename") -> None:
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression=PARQUET_COMPRESSION),
+                 failpoint_name=failpoint_name)
 
 
 def remove_stale_temp_files(root: Path, older_than_seconds: float = 3600.0) -> int:
@@ -65,6 +66,14 @@ def remove_stale_temp_files(root: Path, older_than_seconds: float = 3600.0) -> i
         except FileNotFoundError:
             continue  # another worker cleaned it up
     return removed
+
+
+def write_partition_file(data_dir: str | os.PathLike, zone: str, date_value: str, name: str, table: pa.Table,
+                         partition_column: str = DATE_COLUMN) -> Path:
+    """Write one planned file into `zone`/`partition_column`=`date_value`/ atomically; returns its path."""
+    path = zone_dir(data_dir, zone) / f"{partition_column}={date_value}" / name
+    write_parquet_atomic(path, table, failpoint_name=f"lake.{zone}.before_rename")
+    return path
 
 
 def write_batch(data_dir: str | os.PathLike, zone: str, table: pa.Table, batch_id: str,

@@ -20,8 +20,12 @@ def test_kill_mid_flush_then_restart_lands_every_event_once(tmp_path, keyring_fi
     try:
         run.start(workers=0)
         crashing = start_worker(run.broker.bootstrap, run.data_dir, keyring=run.keyring, worker_id="crash",
-                                extra_env={"ANONPIPE_FAILPOINT": "lake.before_rename:7"})
-        run.publish(lines)
+                                extra_env={"ANONPIPE_FAILPOINT": "lake.pseudonymized.before_rename:2"})
+        # Two flushes: the first lands, the second dies between fsync and rename.
+        run.publish(lines[:2500])
+        wait_for(lambda: list((run.data_dir / "lake" / "pseudonymized").rglob("*.parquet")), 90,
+                 "the first lake file", proc=crashing)
+        run.publish(lines[2500:])
         wait_for(lambda: crashing.poll() is not None, 90, "the failpoint to kill the worker")
         assert crashing.returncode == -9
         temp_files = list(run.data_dir.rglob(".*.tmp"))

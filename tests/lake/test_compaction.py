@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.lake.compaction import (MANIFEST_NAME, CompactionError, compact_partition, compact_zone, data_files,
-                                      is_compacted)
+from pipeline.lake.compaction import MANIFEST_NAME, CompactionError, compact_partition, compact_zone, data_files
+from pipeline.lake.layout import zone_dir
+from pipeline.lake.ledger import BatchLedger
 from pipeline.lake.cli import lake_group
 from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, zone_dir
 from pipeline.lake.writer import write_batch
@@ -143,21 +144,23 @@ def test_rerun_after_crash_before_manifest_does_not_duplicate(data_dir, tmp_path
     assert row_fingerprints(pq.read_table(data_files(partition)[0])) == expected
 
 
-def test_is_compacted_tells_the_sink_which_replays_to_skip(data_dir, ring):
+def test_the_sink_ledger_still_knows_batches_after_compaction(data_dir, ring):
     partition = _partition(data_dir)
     merged = _batch_ids(partition)
-    assert not is_compacted(data_dir, PSEUDONYMIZED, DAY, merged[0])
+    ledger = BatchLedger.local(zone_dir(data_dir, PSEUDONYMIZED))
+    assert set(merged) <= ledger.held(DAY.isoformat())
     compact_partition(partition, PSEUDONYMIZED)
-    assert all(is_compacted(data_dir, PSEUDONYMIZED, DAY, b) for b in merged)
-    assert all(is_compacted(data_dir, PSEUDONYMIZED, DAY.isoformat(), b) for b in merged)
-    assert not is_compacted(data_dir, PSEUDONYMIZED, DAY, "r001-0000000000000005555-p0")
-    assert not is_compacted(data_dir, PSEUDONYMIZED, DAYS[1], merged[0])
+    held = ledger.held(DAY.isoformat())
+    assert set(merged) <= held  # the sources are gone; the manifest and the compact file keep their ids
+    assert "r001-0000000000000005555-p0" not in held
+    assert not set(merged) & ledger.held(DAYS[1].isoformat())
 
-    # A later batch merged by a second compaction becomes visible without a stale cache answer.
+    # A later batch merged by a second compaction is seen without a stale cache answer.
     late = pseudonymized_table(ring, DAY, 5, random.Random(3), ["late-user"], "r001-0000000000000005555-p0")
     write_batch(data_dir, PSEUDONYMIZED, late, "r001-0000000000000005555-p0")
+    assert "r001-0000000000000005555-p0" in ledger.held(DAY.isoformat())
     compact_partition(partition, PSEUDONYMIZED)
-    assert is_compacted(data_dir, PSEUDONYMIZED, DAY, "r001-0000000000000005555-p0")
+    assert "r001-0000000000000005555-p0" in ledger.held(DAY.isoformat())
     assert len(data_files(partition)) == 1
 
 
