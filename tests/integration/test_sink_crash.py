@@ -10,6 +10,7 @@ from checks import read_zone
 from harness import GENERATED_UNTIL, PipelineRun
 from pipeline.demo import start_worker, wait_for
 from pipeline.generate import TelemetryGenerator
+from pipeline.processes import stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.integration
 def test_kill_mid_flush_then_restart_lands_every_event_once(tmp_path, keyring_file):
     lines = list(TelemetryGenerator(seed=5, end=GENERATED_UNTIL, hours=3).lines(5000, 0.0))
     run = PipelineRun(tmp_path, keyring_file)
+    crashing = None
     try:
         run.start(workers=0)
         crashing = start_worker(run.broker.bootstrap, run.data_dir, keyring=run.keyring, worker_id="crash",
@@ -36,6 +38,7 @@ def test_kill_mid_flush_then_restart_lands_every_event_once(tmp_path, keyring_fi
         run.add_worker("after-crash")
         run.wait_landed(len(lines))
     finally:
+        stop_process(crashing)  # still running if the failpoint never fired
         run.stop()
     events = read_zone(run.data_dir, "pseudonymized")
     assert events["event_id"].is_unique and len(events) == len(lines)
