@@ -16,7 +16,7 @@ import pyarrow as pa
 from pipeline.generate import TelemetryGenerator
 from pipeline.kanon.core import pre_aggregate, release_window
 from pipeline.keys.ring import ephemeral_ring
-from pipeline.policy.loader import compile_policy, load_policy
+from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import validate_batch
 
@@ -82,7 +82,7 @@ def main() -> None:
     if args.skip_broker:
         return
     from pipeline.broker import EmbeddedBroker
-    from pipeline.demo import send_watermark, start_worker, stop_process, wait_for, windows_released
+    from pipeline.demo import send_watermark, start_worker, stop_process, wait_for
     from pipeline.lake.counts import window_stats_totals
     from pipeline.settings import TOPIC_PSEUDONYMIZED
     from pipeline.topics import ensure_topics

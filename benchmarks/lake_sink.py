@@ -95,7 +95,7 @@ def messages(table: pa.Table, batch_rows: int) -> list[tuple[str, pa.Table]]:
 
 
 def per_message(msgs: list[tuple[str, pa.Table]], root: Path) -> None:
-    """What the sink does now: one write_batch (atomic, fsynced files) per ~1k-row message."""
+    """The sink of earlier versions: one write_batch (atomic, fsynced files) per ~1k-row message."""
     for batch_id, rows in msgs:
         write_batch(root, PSEUDONYMIZED, rows.append_column("batch_id", pa.array([batch_id] * rows.num_rows)), batch_id)
 

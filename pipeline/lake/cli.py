@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from pipeline.keys.ring import KeyRing, KeyRingError
 from pipeline.lake.compaction import CompactionError, compact_zone
-from pipeline.lake.erasure import ERASABLE_FIELDS, ErasureError, forget as forget_person
+from pipeline.lake.erasure import ErasureError, forget as forget_person
 from pipeline.lake.layout import ZONES
 from pipeline.lake.query import QueryError, format_table, run_query
 from pipeline.lake.report import ReportError, build_report

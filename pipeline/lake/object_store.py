@@ -1,7 +1,8 @@
 """Lake zones on an object store (s3://, gs://, abfs://, file://) through pyarrow's filesystem layer.
 
 Delivery guarantee: the same as the local writer's. An object-store PUT is atomic (readers see the whole object
-or none), so no temp-name-and-rename is needed; object names derive from batch ids, so a replay overwrites.
+or none), so no temp-name-and-rename is needed; object footers list their batch ids, which the sink's ledger
+lists before writing (pipeline/lake/ledger.py), so a replay adds nothing.
 Credentials come from the environment, as pyarrow reads them (e.g. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or
 the instance role); never put them in the URL.
 """
@@ -11,11 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipeline.lake.layout import DATE_COLUMN, ZONES, batch_file_name
+from pipeline.lake.layout import DATE_COLUMN, ZONES
 from pipeline.lake.writer import PARQUET_COMPRESSION
 
 
@@ -45,16 +45,3 @@ class ObjectStoreLake:
         path = f"{self.zone_root(zone)}/{partition_column}={date_value}/{name}"
         pq.write_table(table, path, filesystem=self.filesystem, compression=PARQUET_COMPRESSION)
         return path
-
-    def write_batch(self, zone: str, table: pa.Table, batch_id: str, partition_column: str = DATE_COLUMN) -> list[str]:
-        """One object per date partition, hive style, named by the batch id."""
-        if table.num_rows == 0:
-            return []
-        written = []
-        keys = table.column(partition_column)
-        for value in pc.unique(keys).to_pylist():
-            part = table.filter(pc.equal(keys, value)).drop_columns([partition_column])
-            path = f"{self.zone_root(zone)}/{partition_column}={value}/{batch_file_name(batch_id)}"
-            pq.write_table(part, path, filesystem=self.filesystem, compression=PARQUET_COMPRESSION)
-            written.append(path)
-        return written

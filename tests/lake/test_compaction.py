@@ -19,7 +19,7 @@ from pipeline.lake.compaction import MANIFEST_NAME, CompactionError, compact_par
 from pipeline.lake.layout import zone_dir
 from pipeline.lake.ledger import BatchLedger
 from pipeline.lake.cli import lake_group
-from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, zone_dir
+from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED
 from pipeline.lake.writer import write_batch
 
 from .conftest import DAYS
