@@ -106,7 +106,8 @@ def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int
             try:
                 with metrics.time_batch("ingest"):
                     valid = validate_batch([(payload, source)], bounds=bounds)
-                    result = pseudonymize_batch(valid.events, policy, ring, services, source)
+                    result = pseudonymize_batch(valid.events, policy, ring, services, source,
+                                                 columns=valid.columns)
                 rejects = valid.rejects + result.rejects
             except Exception as exc:  # a poison message must not stop the worker: dead-letter its events
                 log.error("envelope %s failed in the kernel (%s at %s); its events were dead-lettered",

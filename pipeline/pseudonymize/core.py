@@ -18,12 +18,12 @@ from pipeline.lake.layout import DATE_COLUMN
 from pipeline.operators.base import BatchContext
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.validate.core import EVENT_RAW, EVENT_TIME_MS
+from pipeline.validate.fast import convert_rows
 from pipeline.validate.rejects import INVALID_VALUE, Reject
 
 NO_KEY = "no_key_for_event_time"
 _DAY_MS = 86_400_000
 _ARROW_SCALARS = {"string": pa.string(), "number": pa.float64(), "integer": pa.int64(), "boolean": pa.bool_()}
-_CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError)
 
 
 @dataclass
@@ -120,19 +120,21 @@ def _plan(policy: CompiledPolicy) -> _Plan:
 def _to_struct(events: list, struct_type: pa.StructType) -> tuple[pa.StructArray, list[int]]:
     """All typed fields of the batch as one struct array; rows whose values do not fit the schema types are
     converted as empty and returned to be rejected (validated events always fit: this is the fuzz path)."""
-    try:
-        return pa.array(events, type=struct_type), []
-    except _CONVERSION_ERRORS:
-        pass
-    rows, misfits = [], []
-    for row, event in enumerate(events):
-        try:
-            pa.array([event], type=struct_type)
-            rows.append(event)
-        except _CONVERSION_ERRORS:
-            rows.append({})
-            misfits.append(row)
-    return pa.array(rows, type=struct_type), misfits
+    return convert_rows(events, struct_type)
+
+
+def _covers(given: pa.DataType, needed: pa.DataType) -> bool:
+    """Whether the validator's struct has every field (and nested field) the plan reads, with the same types."""
+    if not pa.types.is_struct(needed):
+        return given == needed
+    if not pa.types.is_struct(given):
+        return False
+    for i in range(needed.num_fields):
+        want = needed.field(i)
+        index = given.get_field_index(want.name)
+        if index < 0 or not _covers(given.field(index).type, want.type):
+            return False
+    return True
 
 
 class _Columns:
@@ -168,17 +170,22 @@ def _raw_bytes(event: Any) -> bytes:
 
 
 def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing,
-                       services: dict | None = None, source: dict | None = None) -> PseudonymizedBatch:
+                       services: dict | None = None, source: dict | None = None,
+                       columns: pa.StructArray | None = None) -> PseudonymizedBatch:
     """Apply every operator of the policy column-wise; rows an operator rejects are removed and dead-lettered.
 
-    Fields the policy does not name never reach the output (data minimisation).
+    Fields the policy does not name never reach the output (data minimisation). `columns` is the validator's
+    Arrow form of the same events (ValidatedBatch.columns); given, the dicts are not converted again.
     """
     schema = output_schema(policy)
     source = source or {}
     if not events:
         return PseudonymizedBatch(schema.empty_table())
     plan = _plan(policy)
-    struct, misfits = _to_struct(events, plan.struct_type)
+    if columns is not None and len(columns) == len(events) and _covers(columns.type, plan.struct_type):
+        struct, misfits = columns, []
+    else:
+        struct, misfits = _to_struct(events, plan.struct_type)
     columns_in = _Columns(struct)
     raw_times = columns_in.get(EVENT_TIME_MS)
     times = pc.fill_null(raw_times, 0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)

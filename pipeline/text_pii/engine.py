@@ -70,8 +70,13 @@ class TextPiiEngine:
         *,
         languages: Sequence[str] = ("ru", "kk"),
         use_ner: bool = False,
+        shortcuts: bool = True,
     ) -> "TextPiiEngine":
-        """Build the engine from conf/recognizers.yaml (or config_path) without network access."""
+        """Build the engine from conf/recognizers.yaml (or config_path) without network access.
+
+        shortcuts=False runs Presidio's full pipeline on every text that passes the pre-filter (no lazy NLP, no
+        context-enhancer skip): the reference that tests compare the default engine with.
+        """
         languages = list(languages)
         config = load_config(config_path)
         recognizer_set = build_recognizers(config, languages, use_ner=use_ner)
@@ -84,13 +89,14 @@ class TextPiiEngine:
             registry=RecognizerRegistry(
                 recognizers=recognizer_set.recognizers, supported_languages=languages
             ),
-            nlp_engine=build_nlp_engine(languages),
+            nlp_engine=build_nlp_engine(languages, lazy=shortcuts),
             supported_languages=languages,
             context_aware_enhancer=PrefixContextEnhancer(
                 context_similarity_factor=float(enhancer_conf.get("similarity_factor", 0.35)),
                 min_score_with_context_similarity=float(enhancer_conf.get("min_score_with_context", 0.4)),
                 context_prefix_count=int(enhancer_conf.get("words_before", 5)),
                 context_suffix_count=int(enhancer_conf.get("words_after", 2)),
+                shortcut=shortcuts,
             ),
         )
         return cls(analyzer, recognizer_set, languages, float(config.get("score_threshold", 0.5)))
