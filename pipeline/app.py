@@ -86,43 +86,60 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
     ingest_agent.register(app, topics, policy, ring, stage_partitions, metrics)
     kanon_agent.register(app, topics, policy, stage_partitions, metrics,
                          raw_partitions=kafka.raw_partitions or kafka.partitions)
-    sink.register(app, topics, settings.data_dir, metrics, lake_url=settings.lake_url)
+    sink.register(app, topics, settings.data_dir, metrics, lake_url=settings.lake_url,
+                  flush_messages=settings.sink_flush_messages, flush_seconds=settings.sink_flush_seconds)
     if metrics is not None:
         register_lag_reporter(app, metrics)
-    register_broker_watch(app, kafka.bootstrap, kafka.topic_ids)
+    register_broker_watch(app, kafka.bootstrap, kafka.topic_ids, ssl_context=ping_ssl_context(kafka))
     return app
 
 
 # Set when the broker came back without the state this worker depends on (see register_broker_watch).
 BROKER_STATE_LOST = threading.Event()
+# Set while the broker watch sees the broker unreachable: a SIGTERM then need not wait for it (resilience/shutdown).
+BROKER_UNREACHABLE = threading.Event()
+
+
+def ping_ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
+    """The TLS context the broker pings need (SASL_PLAINTEXT answers ApiVersions before authentication)."""
+    return ssl.create_default_context(cafile=kafka.ssl_cafile) if "SSL" in kafka.security_protocol else None
 
 
 def register_broker_watch(app: faust.App, bootstrap: str, started_on: dict[str, str | None] | None = None,
-                          interval: float = 2.0) -> None:
+                          interval: float = 2.0, ssl_context: ssl.SSLContext | None = None,
+                          ping_timeout: float = 1.5, timeouts_needed: int = 2) -> None:
     """One log line per broker state change while running (the client libraries' own retries are throttled).
 
     When the broker comes back after an outage, the worker checks that its topics are still the same ones (same
     topic ids). A cluster that lost its state (the embedded broker keeps nothing; a wiped test cluster) would make
     the worker skip or misplace data, so it stops, with one error line and exit code 3, for a clean restart.
     """
+    from pipeline.resilience.ping import ping_async
     from pipeline.resilience.startup import BrokerStateLog
     from pipeline.settings import TOPIC_PSEUDONYMIZED, TOPIC_RAW
     from pipeline.topics import changelog_topics, topic_ids
     state = BrokerStateLog(bootstrap, log)
-    host, _, port = bootstrap.split(",")[0].strip().rpartition(":")
     watched = (TOPIC_RAW, TOPIC_PSEUDONYMIZED, *changelog_topics())
     known_ids: dict[str, str | None] = dict(started_on or {})
+    timeouts = 0
 
     @app.timer(interval=interval)
     async def watch_broker() -> None:
         import asyncio
+        nonlocal timeouts
         was_down = state.state is False
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), timeout=1.0)
-            writer.close()
-        except (OSError, asyncio.TimeoutError) as exc:
-            state.observe(False, type(exc).__name__)
+        # A real request, not a TCP connect: a frozen broker (paused VM, SIGSTOP, GC stall) still completes
+        # handshakes from the kernel's listen backlog. The timeout stays below `interval` (no overlapping ticks).
+        error = await ping_async(bootstrap, timeout=ping_timeout, ssl_context=ssl_context)
+        if error is not None:
+            # Refused is certain; a single timeout can be a busy broker on a loaded host, so it must repeat.
+            timeouts = timeouts + 1 if "Timeout" in error else timeouts_needed
+            if timeouts >= timeouts_needed:
+                BROKER_UNREACHABLE.set()
+                state.observe(False, error)
             return
+        timeouts = 0
+        BROKER_UNREACHABLE.clear()
         state.observe(True)
         if known_ids and not was_down:
             return

@@ -98,8 +98,6 @@ def _exit_cleanly_on_sigterm() -> None:
 def run_worker(settings: WorkerSettings) -> None:
     _exit_cleanly_on_sigterm()
     policy, ring = prepare(settings)
-    from faust import Worker
-
     from pipeline.app import create_app
     from pipeline.observability.metrics import PipelineMetrics, start_metrics_server
     start_metrics_server(settings.metrics_port)
@@ -109,11 +107,39 @@ def run_worker(settings: WorkerSettings) -> None:
              len(ring.keys), settings.kafka.bootstrap, Path(settings.data_dir).resolve())
     from pipeline.observability.logging import logging_dict_config
     # faust replaces the root handlers unless given a config: keep our JSON format and secret redaction.
-    worker = Worker(app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False,
-                    logging_config=logging_dict_config(settings.log_format, settings.log_level))
+    worker = _bounded_shutdown_worker_class()(
+        app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False,
+        logging_config=logging_dict_config(settings.log_format, settings.log_level))
+    from pipeline.app import BROKER_STATE_LOST, BROKER_UNREACHABLE, ping_ssl_context
+    from pipeline.resilience.ping import ping
+    from pipeline.resilience.shutdown import ShutdownWatchdog
+    context = ping_ssl_context(settings.kafka)
+    worker.watchdog = ShutdownWatchdog(
+        settings.kafka.bootstrap, worker.loop, log, known_unreachable=BROKER_UNREACHABLE.is_set,
+        exit_code=lambda: 3 if BROKER_STATE_LOST.is_set() else 0,
+        ping=lambda bootstrap: ping(bootstrap, ssl_context=context))
     try:
         worker.execute_from_commandline()
     finally:
-        from pipeline.app import BROKER_STATE_LOST
         if BROKER_STATE_LOST.is_set():
             raise SystemExit(3)
+
+
+def _bounded_shutdown_worker_class():
+    """faust's Worker whose SIGTERM/SIGINT also arms the shutdown watchdog (pipeline/resilience/shutdown.py)."""
+    from faust import Worker
+
+    class BoundedShutdownWorker(Worker):
+        watchdog = None
+
+        def _repr_name(self) -> str:
+            return "Worker"  # keep faust's log lines ("[^Worker]: Ready") that operators and tests look for
+
+        # mode.Worker (mode-streaming 0.7): the SIGTERM and SIGINT handlers both end here, in the event loop.
+        # tests/reliability/test_reliability_broker_outage.py fails if a mode upgrade bypasses this hook.
+        def _schedule_shutdown(self, signal) -> None:
+            if self.watchdog is not None:
+                self.watchdog.arm()
+            super()._schedule_shutdown(signal)
+
+    return BoundedShutdownWorker

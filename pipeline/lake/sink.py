@@ -1,16 +1,18 @@
 """Sink agents: internal topics → lake zones (buffered, exactly-once files) and the restricted DLQ folder.
 
 Delivery guarantee: exactly-once rows on disk under at-least-once delivery. A zone sink takes up to
-`flush_messages` messages or whatever arrived within `flush_seconds` (faust's `take_events`), writes them as one
-file per date partition (file and folder fsynced), and only then are those messages acknowledged, so faust
+`flush_messages` messages or whatever arrived within `flush_seconds` (pipeline/lake/sink_buffer.py), writes them as
+one file per date partition (file and folder fsynced), and only then acknowledges those messages, so faust
 commits their offsets after the file is durable. Each file's footer lists the batch ids it holds (batch ids derive
 from raw-topic offsets), and the writer leaves out batches a partition already holds: a redelivered or
 re-produced message adds no rows. The DLQ sink writes one NDJSON file per message, named by its batch id.
-On SIGTERM a buffer not yet written is simply not acknowledged; the next owner of the partition reads it again.
+On SIGTERM and at a rebalance faust waits for acknowledgements and the buffer is written within `flush_seconds`;
+after a kill -9 it is simply unacknowledged, and the next owner of the partition reads it again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import os
@@ -21,6 +23,7 @@ import orjson
 from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, batch_file_name, dlq_dir
 from pipeline.lake.object_store import ObjectStoreLake
 from pipeline.lake.rollover import SinkMessage
+from pipeline.lake.sink_buffer import SinkBuffer
 from pipeline.lake.writer import remove_stale_temp_files, write_atomic
 from pipeline.lake.zone_writer import ZoneWriter
 from pipeline.observability.metrics import PipelineMetrics
@@ -75,15 +78,43 @@ def register(app, topics, data_dir: Path, metrics=None, lake_url: str | None = N
 
         @app.agent(topic, name=name)
         async def sink(stream):
-            # take_events acknowledges a list only when the loop asks for the next one, i.e. after the write.
-            async for events in stream.take_events(flush_messages, within=flush_seconds):
-                messages = [SinkMessage(_batch_id(event), decode_table(event.value)) for event in events
-                            if header(event.headers, HEADER_KIND) != KIND_CONTROL]
-                if not messages:
-                    continue
-                with metrics.time_batch(f"sink_{zone}"):
-                    planned = writer.write(messages)
-                metrics.record_sink(zone, sum(file.table.num_rows for file in planned))
+            # Acks are ours: faust commits an offset only when every agent on the topic acknowledged it, and
+            # this agent does so only after the file holding the message is durable. (faust's take_events()
+            # was tried first: while a stopping or rebalancing consumer waits for acks it never yields its
+            # buffer, so shutdown waited 20 s. A plain task on the event loop keeps flushing then.)
+            manual = stream.noack()
+            pending = SinkBuffer(flush_messages, flush_seconds)
+
+            async def flush() -> None:
+                events, messages = pending.take()
+                if messages:
+                    try:
+                        with metrics.time_batch(f"sink_{zone}"):
+                            planned = writer.write(messages)
+                    except Exception as exc:  # disk full, object store down: keep the rows, retry next tick
+                        pending.put_back(events, messages)
+                        log.error("lake sink %s could not write %d messages (%s); retrying", zone, len(messages),
+                                  type(exc).__name__)
+                        return
+                    metrics.record_sink(zone, sum(file.table.num_rows for file in planned))
+                for event in events:
+                    await manual.ack(event)
+
+            async def flush_when_due() -> None:
+                while True:
+                    await asyncio.sleep(min(0.25, flush_seconds / 2))
+                    if pending.due():
+                        await flush()
+
+            ticker = asyncio.ensure_future(flush_when_due())
+            try:
+                async for event in manual.events():
+                    control = header(event.headers, HEADER_KIND) == KIND_CONTROL
+                    pending.add(event, None if control else SinkMessage(_batch_id(event), decode_table(event.value)))
+                    if pending.full():
+                        await flush()
+            finally:
+                ticker.cancel()
         return sink
 
     zone_sink(topics.pseudonymized, PSEUDONYMIZED, "sink-pseudonymized")

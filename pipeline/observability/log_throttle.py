@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import Callable
 
 # Loggers whose retry loops can print hundreds of identical lines per second during a broker outage.
-NOISY_PREFIXES = ("aiokafka", "kafka")
+# faust.transport.producer: "producer buffer full size N" every 0.1 s while a frozen broker holds the sends.
+NOISY_PREFIXES = ("aiokafka", "kafka", "faust.transport.producer")
+# Some libraries format numbers into the message itself (f-strings), so the template is recovered by masking them.
+_NUMBERS = re.compile(r"\d+")
 
 
 class RepeatCollapsingFilter(logging.Filter):
@@ -31,7 +35,7 @@ class RepeatCollapsingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING or not record.name.startswith(self.prefixes):
             return True
-        key = (record.name, str(record.msg))
+        key = (record.name, _NUMBERS.sub("#", str(record.msg)))
         now = self.clock()
         with self._lock:
             first_seen, suppressed = self._seen.get(key, (None, 0))

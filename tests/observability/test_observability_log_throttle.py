@@ -41,3 +41,11 @@ def test_different_templates_are_kept_apart():
     assert throttle.filter(record("kafka.net", "connection refused"))
     assert throttle.filter(record("kafka.net", "metadata refresh failed"))
     assert not throttle.filter(record("kafka.net", "connection refused"))
+
+
+def test_numbers_formatted_into_the_message_do_not_split_a_burst():
+    # faust logs f"producer buffer full size {n}" every 0.1 s while the broker is frozen
+    throttle = RepeatCollapsingFilter(window=60, clock=FakeClock())
+    passed = [throttle.filter(record("faust.transport.producer", f"producer buffer full size {100 + i}",
+                                     level=logging.WARNING)) for i in range(50)]
+    assert passed.count(True) == 1

@@ -12,7 +12,6 @@ re-published input, nothing landed before is lost, and nothing is duplicated, be
 from __future__ import annotations
 
 import collections
-import signal
 import subprocess
 import time
 
@@ -77,16 +76,11 @@ def outage_run(tmp_path_factory):
             run.exit_after = None
         # Phase 2 (the guarantee): its consumer group state now lives on the new broker, so the documented
         # recovery is to stop the worker, replace the broker's (lost) state once more, re-publish, start anew.
+        # (SIGTERM while the broker is down: test_reliability_broker_outage.py)
         run.broker.process.kill()
         run.broker.process.wait()
         run.broker.process = None
-        stopped = time.monotonic()
-        run.workers[0].send_signal(signal.SIGTERM)
-        try:
-            MEASURED["sigterm_exit_code_with_broker_down"] = run.workers[0].wait(timeout=15)
-            MEASURED["sigterm_exit_s_with_broker_down"] = round(time.monotonic() - stopped, 1)
-        except subprocess.TimeoutExpired:  # observed: faust waits for the broker on shutdown (see the docs)
-            MEASURED["sigterm_exit_s_with_broker_down"] = "no exit within 15 s; SIGKILL"
+        if run.workers[0].poll() is None:
             kill9(run.workers[0])
         run.broker = EmbeddedBroker(port=port, log_path=root / "broker-3.log").start()
         ensure_topics(run.broker.bootstrap, run.partitions)
@@ -113,7 +107,9 @@ def test_worker_survives_a_broker_outage_and_stops_cleanly_when_the_broker_lost_
 
 
 def test_nothing_acknowledged_before_the_outage_is_lost(outage_run):
-    assert EVENTS // 12 <= len(outage_run.before_outage) < EVENTS // 2  # the outage hit mid-stream
+    # the loss hits mid-run: some events landed, the second half is not even published yet (a buffered sink may
+    # land the whole first half between two polls)
+    assert EVENTS // 12 <= len(outage_run.before_outage) <= EVENTS // 2
     assert outage_run.before_outage <= set(lake_event_ids(outage_run.data_dir))
 
 

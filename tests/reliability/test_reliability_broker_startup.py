@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import logging
+import signal
 import threading
 import time
 
 import pytest
+from reliability_support import wait_until
 
 from pipeline.broker import EmbeddedBroker, free_port
 from pipeline.resilience.startup import BrokerWaitTimeout, wait_for_broker
@@ -82,3 +84,54 @@ def test_available_broker_returns_at_once(captured, tmp_path):
     with EmbeddedBroker(log_path=tmp_path / "broker.log") as broker:
         assert wait_for_broker(broker.bootstrap, timeout=10, log=log) < 5
     assert lines == [f"broker {broker.bootstrap} reachable"]
+
+
+def start_worker_without_broker(tmp_path):
+    from harness import make_keyring
+
+    from pipeline.demo import start_worker
+    keyring = tmp_path / "secrets" / "keyring.json"
+    make_keyring(keyring)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    port = free_port()
+    proc = start_worker(f"127.0.0.1:{port}", data_dir, keyring=keyring, partitions=4)
+    log = data_dir / "logs" / "worker-w1.log"
+    wait_until(lambda: "unreachable" in log.read_text(errors="replace"), 60, "the worker to report no broker", [proc])
+    return proc, port, data_dir, log
+
+
+@pytest.mark.slow
+def test_worker_process_started_before_the_broker_waits_then_processes_everything(tmp_path):
+    import collections
+
+    from harness import GENERATED_UNTIL
+    from reliability_support import lake_event_ids
+
+    from pipeline.generate import TelemetryGenerator
+    from pipeline.processes import stop_process
+    from pipeline.publish import publish_lines
+    proc, port, data_dir, log = start_worker_without_broker(tmp_path)
+    time.sleep(4.0)  # several backoff rounds without a broker
+    broker = EmbeddedBroker(port=port, log_path=tmp_path / "broker.log").start()
+    try:
+        wait_until(lambda: "[^Worker]: Ready" in log.read_text(errors="replace"), 120, "the worker to start", [proc])
+        lines = list(TelemetryGenerator(7, end=GENERATED_UNTIL, hours=2).lines(2000))
+        publish_lines(lines, broker.bootstrap, progress=False)
+        wait_until(lambda: len(set(lake_event_ids(data_dir))) >= len(lines), 120, "every event to land", [proc])
+    finally:
+        stop_process(proc)
+        broker.stop()
+    ids = lake_event_ids(data_dir)
+    assert [i for i, n in collections.Counter(ids).items() if n > 1] == [] and len(set(ids)) == len(lines)
+    text = [line for line in log.read_text(errors="replace").splitlines() if "pipeline.worker: broker " in line]
+    assert len(text) == 2, text  # many probes, one line per state change
+    assert "unreachable (" in text[0] and "retrying with backoff" in text[0]
+    assert f"127.0.0.1:{port} reachable after " in text[1]
+
+
+def test_sigterm_while_waiting_for_the_broker_exits_at_once_with_code_0(tmp_path):
+    proc, _, _, log = start_worker_without_broker(tmp_path)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0  # the shutdown bound
+    assert "SIGTERM during start-up" in log.read_text(errors="replace")
