@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import logging
 import os
+import sys
 from pathlib import Path
 
 from pipeline.broker import BrokerError
@@ -95,7 +97,24 @@ def _exit_cleanly_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
+class _NoPandas(importlib.abc.MetaPathFinder):
+    """pyarrow imports pandas (~40 MB of RSS) on its first conversion of Python objects, only to recognise pandas
+    types, and treats an ImportError as "no pandas". No worker code uses pandas (the analyst tools do, in their
+    own processes), so the worker refuses to load it."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("pandas is not loaded in the worker process")
+        return None
+
+
+def _keep_pandas_out() -> None:
+    if "pandas" not in sys.modules and not any(isinstance(f, _NoPandas) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoPandas())
+
+
 def run_worker(settings: WorkerSettings) -> None:
+    _keep_pandas_out()
     _exit_cleanly_on_sigterm()
     policy, ring = prepare(settings)
     from pipeline.app import create_app
