@@ -70,6 +70,9 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
         # one record per produce batch avoids it. Real Kafka does not need this (see docs/tansu.md).
         options["producer_max_batch_size"] = 1
     app = faust.App(APP_ID, **options)
+    # faust drops records of newly assigned partitions at the end of a rebalance (issue 9): see pipeline/rebalance.py.
+    from pipeline.rebalance import keep_records_across_recovery
+    keep_records_across_recovery(app)
     topics = Topics(
         raw=app.topic(TOPIC_RAW, value_type=bytes, key_type=bytes, partitions=kafka.raw_partitions or kafka.partitions),
         dlq=app.topic(TOPIC_DLQ, value_type=bytes, key_type=bytes, partitions=kafka.partitions),
