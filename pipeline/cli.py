@@ -169,7 +169,9 @@ def main() -> None:
     from pipeline.keys.ring import KeyRingError
     from pipeline.policy.loader import PolicyError
     from pipeline.worker import StartupError
-    _register_optional_commands()
+    # The lake and extract commands import matplotlib, DuckDB and pandas (~150 MB); a worker process needs none.
+    if sys.argv[1:2] != ["worker"]:
+        _register_optional_commands()
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, dlq_dir, zone_dir
@@ -34,6 +33,7 @@ def dlq_rows(data_dir: Path) -> int:
 
 def read_zone(data_dir: Path, zone: str):
     """The whole zone as one Arrow table (hive partition column included)."""
+    import pyarrow.dataset as ds  # here, not at import: it loads pandas, and worker processes import this module
     root = zone_dir(data_dir, zone)
     return ds.dataset(root, format="parquet", partitioning="hive").to_table()
 
@@ -42,11 +42,15 @@ def window_stats_totals(data_dir: Path) -> dict[str, int]:
     """Sums over released windows: events, suppressed events and late events."""
     if not parquet_files(data_dir, WINDOW_STATS):
         return {"events": 0, "suppressed_events": 0, "late_events": 0, "windows": 0, "published_cells": 0}
-    table = read_zone(data_dir, WINDOW_STATS).to_pandas()
-    windows = table[table["kind"] == "window"]
-    return {"events": int(windows["events"].sum()), "suppressed_events": int(windows["suppressed_events"].sum()),
-            "late_events": int(table["late_events"].sum()), "windows": int(len(windows)),
-            "published_cells": int(windows["published_cells"].sum())}
+    import pyarrow.compute as pc
+    table = read_zone(data_dir, WINDOW_STATS)
+    windows = table.filter(pc.equal(table.column("kind"), "window"))
+
+    def total(rows, column: str) -> int:
+        return int(pc.sum(rows.column(column)).as_py() or 0)
+    return {"events": total(windows, "events"), "suppressed_events": total(windows, "suppressed_events"),
+            "late_events": total(table, "late_events"), "windows": windows.num_rows,
+            "published_cells": total(windows, "published_cells")}
 
 
 __all__ = ["AGGREGATES", "PSEUDONYMIZED", "WINDOW_STATS", "dlq_rows", "parquet_files", "read_zone", "zone_rows",
