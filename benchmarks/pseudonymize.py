@@ -179,6 +179,7 @@ async def consume_produce(bootstrap: str, expected_events: int, transform: bool)
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     from pipeline.pseudonymize.agent import split_by_partition
+    from pipeline.validate.envelope import collector_paused
     from pipeline.validate.rejects import encode_rejects
     from pipeline.wire import encode_table
     source = TOPIC_RAW if transform else RAW_LOOP_SRC
@@ -206,9 +207,10 @@ async def consume_produce(bootstrap: str, expected_events: int, transform: bool)
                         await producer.send(RAW_LOOP_DST, value=message.value, partition=tp.partition)
                         continue
                     source_info = {"topic": tp.topic, "partition": tp.partition, "offset": message.offset}
-                    valid = validate_batch([(message.value, source_info)])
-                    result = pseudonymize_batch(valid.events, policy, ring, services, source_info,
-                                                columns=valid.columns)
+                    with collector_paused():  # as the ingest agent does
+                        valid = validate_batch([(message.value, source_info)])
+                        result = pseudonymize_batch(valid.events, policy, ring, services, source_info,
+                                                    columns=valid.columns)
                     for dest, part in split_by_partition(result.table, "event_type", 4).items():
                         await producer.send(RAW_LOOP_DST, value=encode_table(part), partition=dest)
                     if valid.rejects or result.rejects:

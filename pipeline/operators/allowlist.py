@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from functools import partial
 
 import orjson
 import pyarrow as pa
@@ -45,25 +47,34 @@ class Allowlist(Operator):
                     kept[key] = OTHER
             else:
                 kept[key] = value if value in allowed else OTHER
-        return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS).decode() if kept else None
+        if not kept:
+            return None
+        try:
+            return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS).decode()
+        except TypeError:  # an integer beyond 64 bits (only in unvalidated input): the stdlib writes it
+            return json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def _one(self, obj) -> str | None:
+        return self._filter(obj) if isinstance(obj, dict) else None
 
     def apply(self, values: list, ctx: BatchContext) -> OperatorResult:
-        # Objects repeat a lot; key the per-batch cache on the allowed keys' values *with their types*,
-        # because 1, 1.0 and True are equal in Python but serialize differently.
-        keys = tuple(self.params.keys)
-        cache: dict = {}
-        out = []
-        for obj in values:
-            if not isinstance(obj, dict):
-                out.append(None)
-                continue
-            allowed_values = tuple(map(obj.get, keys))
-            signature = (allowed_values, tuple(map(type, allowed_values)))
-            try:
-                out.append(cache[signature])
-            except KeyError:
-                result = cache[signature] = self._filter(obj)
-                out.append(result)
-            except TypeError:  # an unhashable value (not schema-valid): no caching
-                out.append(self._filter(obj))
+        # Objects repeat a lot: computed once per distinct JSON text of the object. Equal texts mean equal
+        # keys, values and JSON types (1, 1.0 and true print differently), so equal results, with one exception:
+        # NaN and ±inf print as null, like None, so rows whose text holds a null are computed one by one.
+        try:
+            texts = list(map(_json_text, values))
+        except (TypeError, orjson.JSONEncodeError):  # not plain JSON values (never after validation)
+            return OperatorResult({self.output: pa.array(list(map(self._one, values)), type=pa.string())})
+        by_text = {text: self._one(obj) for text, obj in dict(zip(texts, values)).items()}
+        out = list(map(by_text.__getitem__, texts))
+        if any(b"null" in text for text in by_text):
+            for row, text in enumerate(texts):
+                if b"null" in text:
+                    out[row] = self._one(values[row])
         return OperatorResult({self.output: pa.array(out, type=pa.string())})
+
+
+# The value's JSON text (a C call per row); raises for what JSON cannot hold as such (dataclasses, datetimes,
+# subclasses of str/int/dict/list), which then takes the row-by-row path.
+_json_text = partial(orjson.dumps, option=orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+                     | orjson.OPT_PASSTHROUGH_SUBCLASS)

@@ -31,10 +31,11 @@ class BoundedCache:
             data.clear()
         out = list(map(data.get, keys))
         if None in out:  # some misses (a cached None result is recomputed: correct, merely slower)
-            missing = list(dict.fromkeys(k for k, v in zip(keys, out) if v is None))
-            for key, value in zip(missing, compute_many(missing)):
-                data[key] = value
-            out = [data[k] for k in keys]
+            holes = [i for i, v in enumerate(out) if v is None]
+            missing = list(dict.fromkeys([keys[i] for i in holes]))
+            data.update(zip(missing, compute_many(missing)))
+            for i in holes:  # only the misses are looked up again
+                out[i] = data[keys[i]]
         return out
 
 

@@ -9,13 +9,14 @@ import zlib
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.keys.ring import KeyRing
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import TimeBounds, validate_batch
-from pipeline.validate.envelope import split_envelope_with_bytes
+from pipeline.validate.envelope import collector_paused, split_envelope_with_bytes
 from pipeline.validate.rejects import INTERNAL_ERROR, Reject, encode_reject_messages
 from pipeline.wire import HEADER_BATCH_ID, KIND_DATA, HEADER_KIND, encode_table
 
@@ -28,10 +29,11 @@ def partition_for(value: str | None, partitions: int) -> int:
 
 
 def split_by_partition(table: pa.Table, column: str, partitions: int) -> dict[int, pa.Table]:
-    values = table.column(column).to_pylist()
-    cache: dict = {}
-    targets = np.fromiter((cache.setdefault(v, partition_for(v, partitions)) for v in values), dtype=np.int32,
-                          count=len(values))
+    # partition_for once per distinct value (a null counts as one more), spread to the rows by index.
+    encoded = table.column(column).combine_chunks().dictionary_encode()
+    distinct = encoded.dictionary.to_pylist() + [None]
+    by_value = np.array([partition_for(v, partitions) for v in distinct], dtype=np.int32)
+    targets = by_value[pc.fill_null(encoded.indices, len(distinct) - 1).to_numpy(zero_copy_only=False)]
     return {int(p): table.filter(pa.array(targets == p)) for p in np.unique(targets)}
 
 
@@ -104,7 +106,7 @@ def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int
             batch_id = raw_batch_id(message.partition, message.offset)
             payload = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
             try:
-                with metrics.time_batch("ingest"):
+                with metrics.time_batch("ingest"), collector_paused():
                     valid = validate_batch([(payload, source)], bounds=bounds)
                     result = pseudonymize_batch(valid.events, policy, ring, services, source,
                                                  columns=valid.columns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -68,8 +69,12 @@ def _getter(path: str) -> Callable[[dict], Any]:
 def _free_form_values(events: list, path: str) -> list:
     if "." not in path:
         try:
-            return [e.get(path) for e in events]  # the common case, without the per-row path walk
-        except AttributeError:  # an event that is not an object (unvalidated input)
+            return list(map(dict.get, events, repeat(path)))  # the common case: one C-level pass, no path walk
+        except TypeError:  # an event that is not a dict (unvalidated input)
+            pass
+        try:
+            return [e.get(path) for e in events]
+        except AttributeError:  # an event that is not an object
             pass
     get = _getter(path)
     return [get(e) for e in events]

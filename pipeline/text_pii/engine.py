@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, PatternRecognizer, RecognizerRegistry
 
 from .nlp import PrefixContextEnhancer, build_nlp_engine
 from .recognizers import RecognizerSet, build_recognizers, load_config
@@ -52,6 +52,7 @@ class TextPiiEngine:
         recognizer_set: RecognizerSet,
         languages: Sequence[str],
         score_threshold: float,
+        shortcuts: bool = False,
     ):
         self._analyzer = analyzer
         self._languages = tuple(languages)
@@ -62,6 +63,7 @@ class TextPiiEngine:
         # Policies may name NER types even when NER is off; anything else is a typo.
         self._nameable_types = self.entity_types | frozenset(NATASHA_LABELS.values())
         self.ner_enabled = any(t in self.entity_types for t in NATASHA_LABELS.values())
+        self._direct = _direct_recognizers(recognizer_set.recognizers) if shortcuts else None
 
     @classmethod
     def from_config(
@@ -75,7 +77,8 @@ class TextPiiEngine:
         """Build the engine from conf/recognizers.yaml (or config_path) without network access.
 
         shortcuts=False runs Presidio's full pipeline on every text that passes the pre-filter (no lazy NLP, no
-        context-enhancer skip): the reference that tests compare the default engine with.
+        context-enhancer skip, every recognizer on every such text): the reference that tests compare the default
+        engine with.
         """
         languages = list(languages)
         config = load_config(config_path)
@@ -99,7 +102,7 @@ class TextPiiEngine:
                 shortcut=shortcuts,
             ),
         )
-        return cls(analyzer, recognizer_set, languages, float(config.get("score_threshold", 0.5)))
+        return cls(analyzer, recognizer_set, languages, float(config.get("score_threshold", 0.5)), shortcuts)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -119,9 +122,26 @@ class TextPiiEngine:
         self._check_language(language)
         if not self.may_contain_pii(text):
             return []
-        results = self._analyzer.analyze(
-            text=text, language=language, score_threshold=self._score_threshold
-        )
+        entities = None  # None: every recognizer of the language
+        results = None
+        if self._direct is not None:
+            # Presidio's own pattern matching, recognizer by recognizer, without AnalyzerEngine's per-text
+            # overhead; AnalyzerEngine is asked only when some score may still change with context.
+            found = [r for recognizer in self._direct.get(language, ())
+                     for r in recognizer.analyze(text=text, entities=None, nlp_artifacts=None)]
+            if not found:
+                return []
+            if all(r.score == EntityRecognizer.MAX_SCORE for r in found):
+                # What AnalyzerEngine.analyze does with these: context can only raise a score (the enhancer
+                # leaves all-maximum results as they are), then the threshold and Presidio's de-duplication.
+                results = EntityRecognizer.remove_duplicates([r for r in found if r.score >= self._score_threshold])
+            else:
+                # Recognizers that found nothing add nothing there either: only the others run again.
+                entities = sorted({r.entity_type for r in found})
+        if results is None:
+            results = self._analyzer.analyze(
+                text=text, language=language, entities=entities, score_threshold=self._score_threshold
+            )
         return resolve_overlaps(Finding(r.entity_type, r.start, r.end, r.score) for r in results)
 
     def _actions_by_type(
@@ -176,6 +196,23 @@ class TextPiiEngine:
             findings = self.analyze(text, language)
             anonymized.append(_rewrite(text, findings, replacement) if findings else text)
         return anonymized
+
+
+def _direct_recognizers(recognizers: Sequence[EntityRecognizer]) -> dict[str, list[PatternRecognizer]] | None:
+    """Per language, the recognizers the engine may call itself: plain Presidio pattern recognizers (their
+    analyze and context steps Presidio's own), whose findings AnalyzerEngine only filters and de-duplicates
+    when every score is already the maximum.
+
+    None when some recognizer does more (NER, an overridden analyze or context step): then AnalyzerEngine runs
+    every recognizer on every text.
+    """
+    by_language: dict[str, list[PatternRecognizer]] = {}
+    for recognizer in recognizers:
+        if not isinstance(recognizer, PatternRecognizer) or type(recognizer).analyze is not PatternRecognizer.analyze \
+                or type(recognizer).enhance_using_context is not EntityRecognizer.enhance_using_context:
+            return None
+        by_language.setdefault(recognizer.supported_language, []).append(recognizer)
+    return by_language
 
 
 def _rewrite(text: str, findings: Sequence[Finding], replacement: Callable[[str, str], str]) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 import orjson
 
 from pipeline.validate.rejects import (ENVELOPE_NOT_JSON, ENVELOPE_TOO_LARGE, ENVELOPE_TOO_MANY_EVENTS,
@@ -17,6 +20,26 @@ def reserialize(event: object) -> bytes:
         return orjson.dumps(event)
     except (TypeError, orjson.JSONEncodeError):  # nesting beyond orjson's writer limit, oversized integers
         return repr(event)[:65536].encode("utf-8", "replace")
+
+
+@contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector off for one batch's synchronous work (parse, validate, pseudonymize).
+
+    Parsed JSON holds no reference cycles, so collections during a batch find nothing to free, yet each of
+    the thousands of new dicts and lists counts towards the next one, and the batch's events, alive throughout,
+    are scanned again and again as they move up the generations: a third of the parse time, a tenth of the
+    ingest step's. Freed by reference counting when the batch is dropped, they never reach a collection; any
+    cycle made meanwhile waits for the next one. Left as found (a caller that keeps the collector off keeps it
+    off).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def split_envelope_with_bytes(payload: bytes, *, max_bytes: int = MAX_ENVELOPE_BYTES,
@@ -48,6 +71,14 @@ def split_envelope_with_bytes(payload: bytes, *, max_bytes: int = MAX_ENVELOPE_B
     lines = stripped.split(b"\n") if b"\n" in stripped else [stripped]
     if len(lines) > max_events:
         return [], [Reject(ENVELOPE_TOO_MANY_EVENTS, f"{len(lines)} events exceed {max_events}", payload[:4096])]
+    if b"\r" not in stripped:
+        # The common envelope, every line one JSON document: parsed in one C-level pass. Any line that does not
+        # parse (blank, broken) sends the whole envelope through the line-by-line loop below.
+        try:
+            with collector_paused():
+                return list(zip(map(orjson.loads, lines), lines)), []
+        except orjson.JSONDecodeError:
+            pass
     events: list[tuple[object, bytes]] = []
     rejects: list[Reject] = []
     for line in lines:

@@ -1,11 +1,14 @@
-"""The engine's shortcuts (lazy NLP artifacts, no context pass when every finding has the maximum score) change
-no output: compared with Presidio's full pipeline on the evaluation corpus and the generator's texts."""
+"""The engine's shortcuts (lazy NLP artifacts, no context pass when every finding has the maximum score, only the
+recognizers whose patterns match, called directly when no score needs context) change no output: compared with
+Presidio's full pipeline on the evaluation corpus, the generator's texts and generated PII-like texts."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.generate import TelemetryGenerator
 from pipeline.text_pii import TextPiiEngine
@@ -51,3 +54,32 @@ def test_context_still_lifts_low_scores(engine):
     # An unprefixed mobile number scores 0.4: kept only with a context word, so the context pass must still run.
     assert [f.entity_type for f in engine.analyze("звоните 701 123 45 67", "ru")] == ["PHONE"]
     assert engine.analyze("заказ 701 123 45 67", "ru") == []
+
+
+# Fragments near every recognizer's patterns (and their edges), glued with separators and context words, so
+# generated texts hit each pattern, its look-arounds, validators and the context pass.
+_DIGITS = st.text(alphabet="0123456789", min_size=1, max_size=20)
+_FRAGMENTS = st.one_of(
+    _DIGITS,
+    st.builds(lambda a, b, c, d: f"+7 {a} {b}-{c}-{d}", st.sampled_from(["701", "777", "7172", "(701)"]),
+              st.text("0123456789", min_size=3, max_size=3), st.text("0123456789", min_size=2, max_size=2),
+              st.text("0123456789", min_size=2, max_size=2)),
+    st.builds(lambda sep, groups: sep.join(groups), st.sampled_from([" ", "-", ""]),
+              st.lists(st.text("0123456789", min_size=4, max_size=4), min_size=2, max_size=5)),
+    st.builds(lambda a, b, c, d: f"{a}.{b}.{c}.{d}", *[st.integers(0, 300)] * 4),
+    st.sampled_from(["2001:db8::1", "fe80::1%eth0", "12:30:45", "::", "a:b:c:d:e:f:1:2"]),
+    st.builds(lambda n: f"KZ{n}", st.text("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ ", min_size=4, max_size=24)),
+    st.sampled_from(["user@mail.kz", "a.b@example.com", "x@y", "https://egov.kz/a?b=1.", "www.gov.kz",
+                     "v1.2.3.4", "версия 10.0.0.1"]),
+    st.sampled_from(["тел", "телефон", "иин", "бин", "карта", "iban", "ip", "звоните", "счёт", "нөмір", "заказ"]),
+    st.text(max_size=8),
+)
+_TEXTS = st.lists(st.tuples(_FRAGMENTS, st.sampled_from([" ", ", ", ": ", "", "\n", ".", "/"])), max_size=8).map(
+    lambda parts: "".join(f + sep for f, sep in parts))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(text=_TEXTS, language=st.sampled_from(["ru", "kk"]))
+def test_shortcuts_change_no_finding_on_generated_texts(engine, reference, text, language):
+    assert findings(engine, text, language) == findings(reference, text, language)

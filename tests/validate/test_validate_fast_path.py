@@ -122,10 +122,13 @@ def test_fast_and_reference_paths_agree_on_the_generators_malformed_events():
         assert_same(b"\n".join(lines[start:start + 500]))
 
 
-def test_kernel_output_is_the_same_with_the_validators_columns():
-    lines = list(TelemetryGenerator(6, end=END, hours=3).lines(1500, malformed_fraction=0.05))
+@pytest.mark.parametrize("malformed, envelopes", [(0.05, 1), (0.0, 3), (0.05, 3)])
+def test_kernel_output_is_the_same_with_the_validators_columns(malformed, envelopes):
+    # Clean envelopes take the validator's whole-envelope path, the others its per-event loop.
+    lines = list(TelemetryGenerator(6, end=END, hours=3).lines(1500, malformed_fraction=malformed))
     policy, ring = load_policy(), ephemeral_ring("monthly", END)
-    batch = validate_batch([(b"\n".join(lines), {})], now=NOW)
+    size = -(-len(lines) // envelopes)
+    batch = validate_batch([(b"\n".join(lines[i:i + size]), {}) for i in range(0, len(lines), size)], now=NOW)
     assert batch.columns is not None
     with_columns = pseudonymize_batch(batch.events, policy, ring, {}, {}, columns=batch.columns)
     from_dicts = pseudonymize_batch(batch.events, policy, ring, {}, {})
@@ -148,3 +151,37 @@ def test_unsupported_schemas_are_refused_not_half_checked(change):
             schema[key] = value
     with pytest.raises(Unsupported):
         FastCheck(schema)
+
+
+# occurred_at in the many spellings RFC 3339 and Python allow: offsets with and without a colon, Z, fractions of
+# 0-9 digits (float rounding of milliseconds), upper and lower case, near the accepted window and far from it.
+@st.composite
+def time_texts(draw) -> str:
+    moment = draw(st.datetimes(min_value=dt.datetime(1965, 1, 1), max_value=dt.datetime(2100, 1, 1))
+                  | st.datetimes(min_value=dt.datetime(2026, 10, 20), max_value=dt.datetime(2026, 11, 21)))
+    minutes = draw(st.integers(-24 * 60 + 1, 24 * 60 - 1))
+    sign = "-" if minutes < 0 else "+"
+    hours, mins = divmod(abs(minutes), 60)
+    zone = draw(st.sampled_from(["Z", "z", f"{sign}{hours:02d}:{mins:02d}", f"{sign}{hours:02d}{mins:02d}"]))
+    fraction = draw(st.sampled_from(["", "." + f"{moment.microsecond:06d}"[:draw(st.integers(1, 6))],
+                                     f".{moment.microsecond:06d}{draw(st.integers(0, 999))}"]))
+    sep = draw(st.sampled_from(["T", "T", "t", " "]))
+    return moment.strftime(f"%Y-%m-%d{sep}%H:%M:%S") + fraction + zone
+
+
+@SETTINGS
+@given(texts=st.lists(time_texts(), min_size=1, max_size=8))
+def test_column_times_equal_per_event_parse(texts):
+    events = [mutate(GOOD[i % len(GOOD)], "occurred_at", text) for i, text in enumerate(texts)]
+    assert_same(b"\n".join(dumps(e) for e in events))
+
+
+def test_column_times_match_parse_time_ms():
+    from pipeline.validate.core import column_times_ms, parse_time_ms
+    texts = ["2026-11-20T10:00:00.589+05:00", "2026-11-20T10:00:00Z", "2026-11-20T10:00:00.1-0330",
+             "2026-11-20t10:00:00z", "2026-11-20T10:00:00.1234567Z", None]
+    import numpy as np
+    import pyarrow as pa
+    got = column_times_ms(pa.array(texts, pa.string()), np.ones(len(texts), dtype=bool))
+    assert got[:3] == [parse_time_ms(t) for t in texts[:3]]
+    assert got[3:] == [None, None, None]  # other spellings are left to the per-event parse
