@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.abc
 import logging
 import os
@@ -129,6 +130,9 @@ def run_worker(settings: WorkerSettings) -> None:
     worker = _bounded_shutdown_worker_class()(
         app, loglevel=settings.log_level.lower(), quiet=True, redirect_stdouts=False,
         logging_config=logging_dict_config(settings.log_format, settings.log_level))
+    # Everything loaded so far (modules, policy, compiled schema, recognizers) lives as long as the process: move it
+    # out of the collector's sight, so each collection scans only batch garbage (≈15 % of ingest time offline).
+    gc.freeze()
     from pipeline.app import BROKER_STATE_LOST, BROKER_UNREACHABLE, ping_ssl_context
     from pipeline.resilience.ping import ping
     from pipeline.resilience.shutdown import ShutdownWatchdog
