@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import time
 from pathlib import Path
 
 import orjson
@@ -85,6 +86,8 @@ def register(app, topics, data_dir: Path, metrics=None, lake_url: str | None = N
             manual = stream.noack()
             pending = SinkBuffer(flush_messages, flush_seconds)
 
+            failing_since: list[float] = []  # one log line when writes start failing, one when they recover
+
             async def flush() -> None:
                 events, messages = pending.take()
                 if messages:
@@ -93,9 +96,17 @@ def register(app, topics, data_dir: Path, metrics=None, lake_url: str | None = N
                             planned = writer.write(messages)
                     except Exception as exc:  # disk full, object store down: keep the rows, retry next tick
                         pending.put_back(events, messages)
-                        log.error("lake sink %s could not write %d messages (%s); retrying", zone, len(messages),
-                                  type(exc).__name__)
+                        if not failing_since:
+                            failing_since.append(time.monotonic())
+                            # The type and errno text only: a message could quote data it failed on.
+                            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else ""
+                            log.error("lake sink %s cannot write (%s%s); holding %d messages unacknowledged and "
+                                      "retrying", zone, type(exc).__name__, f": {reason}" if reason else "",
+                                      len(messages))
                         return
+                    if failing_since:
+                        log.warning("lake sink %s writes again after %.0fs", zone,
+                                    time.monotonic() - failing_since.pop())
                     metrics.record_sink(zone, sum(file.table.num_rows for file in planned))
                 for event in events:
                     await manual.ack(event)
