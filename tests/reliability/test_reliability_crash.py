@@ -8,6 +8,7 @@ kills land mid-stream at several points, including during changelog recovery of 
 from __future__ import annotations
 
 import collections
+import os
 import random
 import signal
 import threading
@@ -36,7 +37,8 @@ from reliability_support import (
 from pipeline.generate import TelemetryGenerator
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-EVENTS = 30_000
+# The issue asks for 100k; CI runs 30k to stay inside its time budget. ANONPIPE_CRASH_EVENTS=100000 runs the full size.
+EVENTS = int(os.environ.get("ANONPIPE_CRASH_EVENTS", "30000"))
 TIMINGS: dict[str, list[float]] = collections.defaultdict(list)
 
 
