@@ -7,11 +7,15 @@ import re
 import signal
 import subprocess
 import time
+import zlib
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.dataset as ds
-from checks import read_dlq
+from checks import epoch_ms, read_dlq
+from harness import PipelineRun
+
+from pipeline.demo import windows_released
 
 # faust prints "Crashed reason=…" when an agent dies; a Python traceback means something escaped a handler.
 CRASH_PATTERNS = re.compile(r"Crashed|Traceback \(most recent call last\)|Agent crashed", re.IGNORECASE)
@@ -105,3 +109,47 @@ def aggregates_sorted(data_dir: Path) -> pd.DataFrame:
             frame[column] = frame[column].astype(str)
     columns = sorted(frame.columns)
     return frame[columns].sort_values(columns).reset_index(drop=True)
+
+
+def accounted(run: PipelineRun, total: int) -> bool:
+    return count_lake_rows(run.data_dir) + len(dlq_entries(run.data_dir)) >= total
+
+
+def windows_left(run: PipelineRun) -> set:
+    """(window start, kanon partition) of every landed event whose window has no released stats row yet.
+
+    Stronger than the harness's count check, which late (replayed) events can satisfy before the release.
+    """
+    events = lake_frame(run.data_dir, "pseudonymized")
+    stats = lake_frame(run.data_dir, "window_stats")
+    hours = epoch_ms(events["event_hour"]) if not events.empty else []
+    needed = {(int(h), zlib.crc32(t.encode()) % run.partitions) for h, t in zip(hours, events.get("event_type", []))}
+    if stats.empty:
+        return needed
+    windows = stats[stats["kind"] == "window"]
+    released = {(int(w), int(p)) for w, p in zip(epoch_ms(windows["window_start"]), windows["partition"])}
+    return needed - released
+
+
+def finish(run: PipelineRun, total: int) -> None:
+    wait_until(lambda: accounted(run, total), 180, "every event to be accounted for", run.workers[-1:])
+    close_all_windows(run)
+
+
+def close_all_windows(run: PipelineRun) -> None:
+    from pipeline.demo import send_watermark
+    send_watermark(run.broker.bootstrap, int((time.time() + 10 * 365 * 86400) * 1000))
+    # stats and aggregates land through separate sinks: wait for both (the stats row can land first)
+    wait_until(lambda: not windows_left(run) and windows_released(run.data_dir), 120,
+               "every window and its aggregate rows to be released", run.workers[-1:])
+
+
+def reference_run(root: Path, keyring: Path, lines: list[bytes]) -> PipelineRun:
+    """One worker, no interruption: the run every disturbed run's aggregates are compared with."""
+    run = PipelineRun(root, keyring).start(workers=1)
+    try:
+        run.publish(lines)
+        finish(run, len(lines))
+    finally:
+        run.stop()
+    return run

@@ -19,6 +19,8 @@ import orjson
 import pytest
 from harness import GENERATED_UNTIL, PipelineRun
 from reliability_support import (
+    finish,
+    reference_run,
     aggregates_sorted,
     count_lake_rows,
     crash_lines,
@@ -27,7 +29,6 @@ from reliability_support import (
     temp_files,
     wait_until,
 )
-from test_reliability_crash import finish
 
 from pipeline.generate import TelemetryGenerator
 
@@ -82,13 +83,7 @@ def watch_lines(text: str, word: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, keyring, labelled):
-    run = PipelineRun(tmp_path_factory.mktemp("outage-reference"), keyring).start(workers=1)
-    try:
-        run.publish([line for line, _ in labelled])
-        finish(run, len(labelled))
-    finally:
-        run.stop()
-    return run
+    return reference_run(tmp_path_factory.mktemp("outage-reference"), keyring, [line for line, _ in labelled])
 
 
 @pytest.fixture(scope="module")

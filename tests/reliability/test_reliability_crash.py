@@ -13,20 +13,19 @@ import random
 import signal
 import threading
 import time
-import zlib
 
 import orjson
 import pandas as pd
 import pytest
 
-from pipeline.demo import windows_released
-from checks import epoch_ms
 from harness import GENERATED_UNTIL, PipelineRun
 from reliability_support import (
+    accounted,
+    finish,
+    reference_run,
     aggregates_sorted,
     count_lake_rows,
     crash_lines,
-    dlq_entries,
     kill9,
     lake_event_ids,
     lake_frame,
@@ -71,39 +70,6 @@ def ready_count(run: PipelineRun) -> int:
     return (run.data_dir / "logs" / "worker-w1.log").read_text(errors="replace").count("[^Worker]: Ready")
 
 
-def accounted(run: PipelineRun, total: int) -> bool:
-    return count_lake_rows(run.data_dir) + len(dlq_entries(run.data_dir)) >= total
-
-
-def windows_left(run: PipelineRun) -> set:
-    """(window start, kanon partition) of every landed event whose window has no released stats row yet.
-
-    Stronger than the harness's count check, which late (replayed) events can satisfy before the release.
-    """
-    events = lake_frame(run.data_dir, "pseudonymized")
-    stats = lake_frame(run.data_dir, "window_stats")
-    hours = epoch_ms(events["event_hour"]) if not events.empty else []
-    needed = {(int(h), zlib.crc32(t.encode()) % run.partitions) for h, t in zip(hours, events.get("event_type", []))}
-    if stats.empty:
-        return needed
-    windows = stats[stats["kind"] == "window"]
-    released = {(int(w), int(p)) for w, p in zip(epoch_ms(windows["window_start"]), windows["partition"])}
-    return needed - released
-
-
-def finish(run: PipelineRun, total: int) -> None:
-    wait_until(lambda: accounted(run, total), 180, "every event to be accounted for", run.workers[-1:])
-    close_all_windows(run)
-
-
-def close_all_windows(run: PipelineRun) -> None:
-    from pipeline.demo import send_watermark
-    send_watermark(run.broker.bootstrap, int((time.time() + 10 * 365 * 86400) * 1000))
-    # stats and aggregates land through separate sinks: wait for both (the stats row can land first)
-    wait_until(lambda: not windows_left(run) and windows_released(run.data_dir), 120,
-               "every window and its aggregate rows to be released", run.workers[-1:])
-
-
 def run_with_interruptions(root, keyring, lines, interrupt, rng: random.Random) -> PipelineRun:
     """Publish in the background; at three random points `interrupt` the worker and start a new one."""
     run = PipelineRun(root, keyring).start(workers=1)
@@ -131,15 +97,9 @@ def run_with_interruptions(root, keyring, lines, interrupt, rng: random.Random) 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, keyring, labelled):
-    lines = [line for line, _ in labelled]
-    run = PipelineRun(tmp_path_factory.mktemp("reference"), keyring).start(workers=1)
-    try:
-        started = time.monotonic()
-        run.publish(lines)
-        finish(run, len(lines))
-        TIMINGS["uninterrupted_run_s"].append(round(time.monotonic() - started, 1))
-    finally:
-        run.stop()
+    started = time.monotonic()
+    run = reference_run(tmp_path_factory.mktemp("reference"), keyring, [line for line, _ in labelled])
+    TIMINGS["uninterrupted_run_s"].append(round(time.monotonic() - started, 1))
     return run
 
 
