@@ -1,7 +1,7 @@
 """Sink agents: internal topics → lake zones (buffered, exactly-once files) and the restricted DLQ folder.
 
 Delivery guarantee: exactly-once rows on disk under at-least-once delivery. A zone sink takes up to
-`flush_messages` messages or whatever arrived within `flush_seconds` (pipeline/lake/sink_buffer.py), writes them as
+`flush_messages` messages (or 250k rows) or whatever arrived within `flush_seconds` (pipeline/lake/sink_buffer.py), writes them as
 one file per date partition (file and folder fsynced), and only then acknowledges those messages, so faust
 commits their offsets after the file is durable. Each file's footer lists the batch ids it holds (batch ids derive
 from raw-topic offsets), and the writer leaves out batches a partition already holds: a redelivered or

@@ -16,12 +16,16 @@ from pipeline.lake.rollover import SinkMessage
 
 @dataclass
 class SinkBuffer:
+    """Full at `max_messages` messages or `max_rows` rows (files are rolled by size), due after `max_seconds`."""
+
     max_messages: int
     max_seconds: float
+    max_rows: int = 250_000
     clock: Callable[[], float] = time.monotonic
     events: list[Any] = field(default_factory=list)
     messages: list[SinkMessage] = field(default_factory=list)
     first_added: float | None = None
+    rows: int = 0
 
     def add(self, event: Any, message: SinkMessage | None) -> None:
         """`message` is None for events that carry no rows (control messages); they are only acknowledged."""
@@ -30,9 +34,10 @@ class SinkBuffer:
         self.events.append(event)
         if message is not None:
             self.messages.append(message)
+            self.rows += message.table.num_rows
 
     def full(self) -> bool:
-        return len(self.messages) >= self.max_messages
+        return len(self.messages) >= self.max_messages or self.rows >= self.max_rows
 
     def due(self) -> bool:
         return bool(self.events) and (self.full() or self.clock() - self.first_added >= self.max_seconds)
@@ -40,11 +45,12 @@ class SinkBuffer:
     def take(self) -> tuple[list[Any], list[SinkMessage]]:
         """Empty the buffer and return what it held; each event is taken by exactly one flush."""
         events, messages = self.events, self.messages
-        self.events, self.messages, self.first_added = [], [], None
+        self.events, self.messages, self.first_added, self.rows = [], [], None, 0
         return events, messages
 
     def put_back(self, events: list[Any], messages: list[SinkMessage]) -> None:
         """After a failed write: the events go back in front, in order, and are due again at once."""
         self.events = events + self.events
         self.messages = messages + self.messages
+        self.rows += sum(message.table.num_rows for message in messages)
         self.first_added = self.clock() - self.max_seconds

@@ -54,3 +54,16 @@ def test_a_failed_write_puts_the_events_back_in_front_and_due_at_once():
     assert buffer.due()
     events, messages = buffer.take()
     assert events == ["e0", "e1"] and [m.batch_id for m in messages] == ["r000-0-q0", "r000-1-q0"]
+
+
+def test_full_by_rows_as_well_as_by_messages():
+    buffer = SinkBuffer(max_messages=100, max_seconds=60.0, max_rows=5, clock=Clock())
+    big = SinkMessage("r000-9-q0", pa.table({"x": list(range(3))}))
+    buffer.add("e0", big)
+    assert not buffer.full()
+    buffer.add("e1", SinkMessage("r000-10-q0", pa.table({"x": [1, 2]})))
+    assert buffer.full()
+    events, messages = buffer.take()
+    assert buffer.rows == 0 and not buffer.full()
+    buffer.put_back(events, messages)
+    assert buffer.rows == 5 and buffer.full()
