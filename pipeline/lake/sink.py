@@ -1,10 +1,10 @@
 """Sink agents: internal topics → lake zones (buffered, exactly-once files) and the restricted DLQ folder.
 
 Delivery guarantee: exactly-once rows on disk under at-least-once delivery. A zone sink takes up to
-`flush_messages` messages (or 250k rows) or whatever arrived within `flush_seconds` (pipeline/lake/sink_buffer.py), writes them as
-one file per date partition (file and folder fsynced), and only then acknowledges those messages, so faust
-commits their offsets after the file is durable. Each file's footer lists the batch ids it holds (batch ids derive
-from raw-topic offsets), and the writer leaves out batches a partition already holds: a redelivered or
+`flush_messages` messages (or 250k rows) or whatever arrived within `flush_seconds` (pipeline/lake/sink_buffer.py),
+writes them as one file per date partition (file and folder fsynced), and only then acknowledges those messages,
+so faust commits their offsets after the file is durable. Each file's footer lists the batch ids it holds (batch
+ids derive from raw-topic offsets), and the writer leaves out batches a partition already holds: a redelivered or
 re-produced message adds no rows. The DLQ sink writes one NDJSON file per message, named by its batch id.
 On SIGTERM and at a rebalance faust waits for acknowledgements and the buffer is written within `flush_seconds`;
 after a kill -9 it is simply unacknowledged, and the next owner of the partition reads it again.
