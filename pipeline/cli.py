@@ -65,9 +65,9 @@ def broker(port: int, host: str) -> None:
 @click.option("--sasl-username", envvar="ANONPIPE_SASL_USERNAME", default=None)
 @click.option("--sasl-password", envvar="ANONPIPE_SASL_PASSWORD", default=None)
 @click.option("--ssl-cafile", envvar="ANONPIPE_SSL_CAFILE", default=None)
-def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions, replication_factor, embedded, broker_wait, demo, sink_flush_messages,
-           sink_flush_seconds, web_port, metrics_port, worker_id, log_format, log_level, security_protocol, sasl_mechanism, sasl_username, sasl_password,
-           ssl_cafile) -> None:
+def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions, replication_factor, embedded,
+           broker_wait, demo, sink_flush_messages, sink_flush_seconds, web_port, metrics_port, worker_id, log_format,
+           log_level, security_protocol, sasl_mechanism, sasl_username, sasl_password, ssl_cafile) -> None:
     """Run a pipeline worker (all stages; scale out by starting more in the same consumer group)."""
     from pipeline.settings import KafkaSettings, WorkerSettings
     from pipeline.worker import run_worker
@@ -76,8 +76,8 @@ def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions,
         kafka=KafkaSettings(bootstrap=bootstrap, security_protocol=security_protocol, sasl_mechanism=sasl_mechanism,
                             sasl_username=sasl_username, sasl_password=sasl_password, ssl_cafile=ssl_cafile,
                             partitions=partitions, replication=replication_factor, embedded=embedded),
-        data_dir=data_dir, lake_url=lake_url, policy_path=policy_path, keyring_path=keyring_path, demo=demo, web_port=web_port,
-        metrics_port=metrics_port, log_format=log_format, log_level=log_level, broker_wait=broker_wait,
+        data_dir=data_dir, lake_url=lake_url, policy_path=policy_path, keyring_path=keyring_path, demo=demo,
+        web_port=web_port, metrics_port=metrics_port, log_format=log_format, log_level=log_level, broker_wait=broker_wait,
         sink_flush_messages=sink_flush_messages, sink_flush_seconds=sink_flush_seconds)
     if worker_id:
         settings.worker_id = worker_id
