@@ -1,21 +1,24 @@
-"""Window state of the k-anonymity stage in a faust table: bucketed cell sets, watermarks, release records.
+"""Window state of the k-anonymity stage in a faust table: per-batch cell deltas, watermarks, release records.
 
 Keys (bytes; raw serializer), each carrying the stage partition so a worker only ever releases its own:
-  c|<partition>|<window ms>|<bucket>  → {"cells": {cell json: [events, [subjects]]}, "o": {source: offset}}
-  wm|<partition>|<source>             → newest event-time bucket delivered by that raw-topic partition (ms)
-  wmctl|<partition>                   → watermark forced by a control message (end of a finite run)
-  closed|<partition>                  → windows ending at or before this (ms) are released
-  rel|<partition>|<window ms>         → {source: offset} of the batches counted in that released window
+  d|<partition>|<window ms>|<source>|<order>  → {"cells": {cell json: [events, [subjects]]}}: one batch's
+                                                contribution to one window
+  c|<partition>|<window ms>|<bucket>          → merged cells of earlier versions ({"cells": …, "o": {source:
+                                                offset}}); still read, so open windows survive an upgrade
+  wm|<partition>|<source>                     → newest event-time bucket delivered by that raw-topic partition (ms)
+  wmctl|<partition>                           → watermark forced by a control message (end of a finite run)
+  closed|<partition>                          → windows ending at or before this (ms) are released
+  rel|<partition>|<window ms>                 → {source: offset} of the batches counted in that released window
 
-Cells are grouped into a few buckets per window: each incoming batch writes one changelog record per touched
-bucket instead of one per cell, because faust's cost is per record (~1.7k records/s here), not per byte.
-Idempotence: every batch id names its source (raw partition) and offset, and batches of one source arrive in
-offset order, so a bucket records the last offset applied per source; a replayed batch at or below it is skipped.
+Each batch writes one changelog record per window it touches (usually one), holding only its own cells: the cost
+of a batch does not grow with the window, and a record stays far below the 1 MB message limit however many
+people a window counts. (Earlier versions rewrote 8 merged buckets per batch: cost and record size grew with the
+window.) Idempotence: the key names the batch's source (raw partition) and order, so a replayed batch rewrites
+its own key and is counted once; the window's cells are merged from its deltas at release.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections import defaultdict
 
 import orjson
@@ -42,22 +45,19 @@ def parse_batch_id(batch_id: str, fallback_offset: int) -> tuple[str, int]:
 
 
 class KAnonState:
-    """Typed access to the table; decoded bucket values are cached (the table holds the serialized truth)."""
+    """Typed access to the table (which holds the serialized truth) with an in-memory index of its keys."""
 
-    def __init__(self, table, sources: list[str], buckets: int = 8):
+    def __init__(self, table, sources: list[str]):
         self.table = table
         self.sources = sources  # raw-topic partitions feeding every partition (a silent one holds windows open)
-        self.buckets = buckets
-        self.index: dict[int, dict[int, set[bytes]]] = {}  # partition → window → bucket keys
+        self.index: dict[int, dict[int, set[bytes]]] = {}  # partition → window → cell record keys
         self.marks: dict[int, dict[str, int]] = {}  # partition → source → newest event time (ms)
-        self.cache: dict[bytes, dict] = {}
         self.released: dict[tuple[int, int], dict[str, int]] = {}
 
     def reset(self, *_args, **_kwargs) -> None:
         """After a rebalance or recovery, rebuild everything from the table."""
         self.index.clear()
         self.marks.clear()
-        self.cache.clear()
         self.released.clear()
 
     # ---- index ---------------------------------------------------------------------------------------------
@@ -65,9 +65,10 @@ class KAnonState:
         if partition not in self.index:
             found: dict[int, set[bytes]] = defaultdict(set)
             marks: dict[str, int] = {}
-            cell_prefix, mark_prefix = f"c|{partition}|".encode(), f"wm|{partition}|".encode()
+            cell_prefixes = (f"d|{partition}|".encode(), f"c|{partition}|".encode())
+            mark_prefix = f"wm|{partition}|".encode()
             for key in list(self.table.keys()):
-                if key.startswith(cell_prefix):
+                if key.startswith(cell_prefixes):
                     found[int(key.split(b"|")[2])].add(key)
                 elif key.startswith(mark_prefix):
                     marks[key[len(mark_prefix):].decode()] = int(self.table[key])
@@ -103,47 +104,41 @@ class KAnonState:
             self.set_int(f"wmctl|{partition}", watermark_ms)
 
     # ---- cells --------------------------------------------------------------------------------------------
-    def _value(self, key: bytes) -> dict:
-        value = self.cache.get(key)
-        if value is None:
-            raw = self.table.get(key)
-            value = orjson.loads(raw) if raw else {"cells": {}, "o": {}}
-            self.cache[key] = value
-        return value
-
     def apply(self, partition: int, window: int, updates: dict[Cell, CellState], source: str, offset: int) -> None:
-        """Add one batch's pre-aggregated cells of one window; a bucket that already saw this batch skips it."""
-        by_bucket: dict[int, list[tuple[str, CellState]]] = defaultdict(list)
-        for cell, update in updates.items():
-            encoded = orjson.dumps(list(cell)).decode()
-            by_bucket[zlib.crc32(encoded.encode()) % self.buckets].append((encoded, update))
-        for bucket, items in by_bucket.items():
-            key = b"c|%d|%d|%d" % (partition, window, bucket)
-            value = self._value(key)
-            if value["o"].get(source, -1) >= offset:
-                continue  # replayed batch: already counted in this bucket
-            cells = value["cells"]
-            for encoded, update in items:
-                current = cells.get(encoded)
-                if current is None:
-                    cells[encoded] = [update.events, sorted(update.subjects)]
-                else:
-                    current[0] += update.events
-                    current[1] = sorted(set(current[1]) | update.subjects)
-            value["o"][source] = offset
-            self.table[key] = orjson.dumps(value)
-            self.windows(partition)[window].add(key)
+        """Record one batch's pre-aggregated cells of one window; a replayed batch (same key) is skipped."""
+        key = b"d|%d|%d|%s|%d" % (partition, window, source.encode(), offset)
+        keys = self.windows(partition)[window]
+        if key in keys:
+            return  # replayed batch: already counted
+        cells = {orjson.dumps(list(cell)).decode(): [update.events, sorted(update.subjects)]
+                 for cell, update in updates.items()}
+        self.table[key] = orjson.dumps({"cells": cells})
+        keys.add(key)
 
     def take_window(self, partition: int, window: int) -> tuple[dict[Cell, CellState], dict[str, int]]:
-        """All cells of a window, and the highest offset applied per source (for the release record)."""
+        """All cells of a window merged from its records, and the highest order applied per source."""
         cells: dict[Cell, CellState] = {}
         offsets: dict[str, int] = {}
         for key in sorted(self.windows(partition).get(window, ())):
-            value = self._value(key)
+            raw = self.table.get(key)
+            if not raw:
+                continue
+            value = orjson.loads(raw)
             for encoded, (events, subjects) in value["cells"].items():
-                cells[tuple(orjson.loads(encoded))] = CellState(events, set(subjects))
-            for source, offset in value["o"].items():
-                offsets[source] = max(offset, offsets.get(source, -1))
+                cell = tuple(orjson.loads(encoded))
+                current = cells.get(cell)
+                if current is None:
+                    cells[cell] = CellState(events, set(subjects))
+                else:
+                    current.events += events
+                    current.subjects.update(subjects)
+            if key.startswith(b"d|"):
+                _, _, _, source, order = key.decode().split("|")
+                applied = {source: int(order)}
+            else:
+                applied = value.get("o", {})
+            for source, order in applied.items():
+                offsets[source] = max(order, offsets.get(source, -1))
         return cells, offsets
 
     def finish_release(self, partition: int, window: int, offsets: dict[str, int], closed: int,
@@ -165,7 +160,6 @@ class KAnonState:
 
     def _drop_cells(self, partition: int, window: int) -> None:
         for key in self.windows(partition).pop(window, ()):
-            self.cache.pop(key, None)
             if key in self.table:
                 del self.table[key]
 
