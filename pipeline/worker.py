@@ -90,7 +90,6 @@ def _redact_key_material(ring: KeyRing) -> None:
 def _exit_cleanly_on_sigterm() -> None:
     """Until faust installs its own handlers, SIGTERM means: nothing in flight yet, exit 0 at once."""
     import signal
-    import sys
 
     def stop(signum, frame):  # noqa: ARG001
         log.info("SIGTERM during start-up: exiting before any event was consumed")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.lake.layout import DATE_COLUMN, ZONES, zone_dir
-from pipeline.lake.ledger import MANIFEST_NAME, batch_ids_in_footer
+from pipeline.lake.ledger import MANIFEST_NAME, batch_ids_digest, batch_ids_in_footer, parse_manifest
 from pipeline.lake.writer import PARQUET_COMPRESSION, write_atomic
 
 COMPACT_PREFIX = "compact-"
@@ -71,15 +70,15 @@ def read_manifest(partition_dir: Path) -> dict[str, list[str]]:
     """Compact file name → batch ids merged into it; empty when the partition was never compacted."""
     path = partition_dir / MANIFEST_NAME
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError):
-        raise CompactionError(f"compaction manifest {path} is unreadable or not JSON") from None
-    files = data.get("files") if isinstance(data, dict) else None
-    if not isinstance(files, dict):
-        raise CompactionError(f"compaction manifest {path} has no 'files' mapping")
-    return {str(name): [str(b) for b in ids] for name, ids in files.items()}
+    except OSError:
+        raise CompactionError(f"compaction manifest {path} is unreadable") from None
+    try:
+        return parse_manifest(raw)
+    except ValueError as exc:
+        raise CompactionError(f"compaction manifest {path} is not a manifest ({exc})") from None
 
 
 def _write_manifest(partition_dir: Path, files: dict[str, list[str]]) -> None:
@@ -89,8 +88,7 @@ def _write_manifest(partition_dir: Path, files: dict[str, list[str]]) -> None:
 
 # ---- helpers ----------------------------------------------------------------------------------------------
 def compact_file_name(batch_ids) -> str:
-    digest = hashlib.sha1("\n".join(sorted(batch_ids)).encode("utf-8")).hexdigest()[:16]
-    return f"{COMPACT_PREFIX}{digest}.parquet"
+    return f"{COMPACT_PREFIX}{batch_ids_digest(batch_ids, 16)}.parquet"
 
 
 def list_partitions(data_dir: str | os.PathLike, zone: str) -> list[Path]:

@@ -8,6 +8,7 @@ when another worker wrote it before a rebalance or a crash.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -23,6 +24,20 @@ MANIFEST_NAME = "_compacted.json"  # written by pipeline.lake.compaction (which 
 def batch_ids_metadata(batch_ids) -> dict[bytes, bytes]:
     """Footer key-value metadata naming the batch ids a file holds."""
     return {BATCH_IDS_KEY: json.dumps(sorted(batch_ids), separators=(",", ":")).encode("utf-8")}
+
+
+def batch_ids_digest(batch_ids, length: int) -> str:
+    """Hex digest of a set of batch ids, independent of their order: names files after their contents."""
+    return hashlib.sha1("\n".join(sorted(batch_ids)).encode("utf-8")).hexdigest()[:length]
+
+
+def parse_manifest(raw: bytes | str) -> dict[str, list[str]]:
+    """Compact file name → batch ids, from a compaction manifest's JSON; ValueError when it is not one."""
+    data = json.loads(raw)
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        raise ValueError("no 'files' mapping")
+    return {str(name): [str(b) for b in ids] for name, ids in files.items()}
 
 
 def batch_ids_in_footer(metadata: dict | None) -> set[str]:
@@ -88,10 +103,7 @@ class BatchLedger:
     def _manifest_ids(self, path: str) -> set[str]:
         try:
             with self.filesystem.open_input_stream(path) as handle:
-                data = json.loads(handle.read())
+                files = parse_manifest(handle.read())
         except (OSError, ValueError):
-            return set()
-        files = data.get("files") if isinstance(data, dict) else None
-        if not isinstance(files, dict):
-            return set()
-        return {str(b) for ids in files.values() if isinstance(ids, list) for b in ids}
+            return set()  # unreadable: `anonpipe lake compact` reports it; rows are not lost, at worst re-added
+        return {b for ids in files.values() for b in ids}

@@ -7,7 +7,6 @@ are what keeps it exactly-once when messages are delivered again.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -15,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.lake.layout import DATE_COLUMN, batch_file_name
-from pipeline.lake.ledger import batch_ids_metadata
+from pipeline.lake.ledger import batch_ids_digest, batch_ids_metadata
 
 BATCH_ID_COLUMN = "batch_id"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # Hive's name for a null partition value: such rows are kept, not lost
@@ -49,9 +48,8 @@ def with_batch_id(table: pa.Table, batch_id: str) -> pa.Table:
 def file_name_for(batch_ids: Iterable[str]) -> str:
     """Same batch ids → same name (a rewrite replaces the file); different contents never share a name."""
     ids = sorted(batch_ids)
-    digest = hashlib.sha1("\n".join(ids).encode("utf-8")).hexdigest()[:12]
     # The first id keeps names readable and sorted roughly by source offset.
-    return batch_file_name(f"{ids[0][:120]}-n{len(ids)}-{digest}")
+    return batch_file_name(f"{ids[0][:120]}-n{len(ids)}-{batch_ids_digest(ids, 12)}")
 
 
 def split_by_partition(table: pa.Table, partition_column: str = DATE_COLUMN) -> dict[str, pa.Table]:

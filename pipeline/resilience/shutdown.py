@@ -19,7 +19,7 @@ from collections.abc import Callable
 # Why exiting without the broker loses nothing: a lake file is written synchronously in one event-loop callback
 # (temp file, fsync, rename) and its source offset is committed only afterwards; the forced exit runs as an
 # event-loop callback too, so it never lands inside a write. What is given up is the final offset commit:
-# the uncommitted input is read again after a restart and rewritten under the same batch ids (idempotent).
+# the uncommitted input is read again after a restart, and the sinks skip the batch ids already on disk.
 
 HARD_LIMIT_S = 20.0
 """Even with a reachable broker, end a shutdown that has not finished after this long (a wedged client, a broker

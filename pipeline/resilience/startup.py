@@ -43,11 +43,15 @@ class BrokerStateLog:
 def tcp_error(bootstrap: str, timeout: float = 1.0) -> str | None:
     """None when some bootstrap server accepts a TCP connection (cheap first check: kafka-python's own bootstrap
     blocks for up to its request timeout on a closed port, which would make the backoff meaningless)."""
+    from pipeline.resilience.ping import servers
     last = "NoBrokersAvailable"
-    for server in bootstrap.split(","):
-        host, _, port = server.strip().rpartition(":")
+    try:
+        addresses = servers(bootstrap)
+    except ValueError as exc:  # a port that is not a number
+        return type(exc).__name__
+    for host, port in addresses:
         try:
-            socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+            socket.create_connection((host, port), timeout=timeout).close()
             return None
         except (OSError, ValueError) as exc:
             last = type(exc).__name__
