@@ -96,9 +96,3 @@ def _array(events: list, payload: bytes, max_events: int) -> tuple[list[tuple[ob
     if len(events) > max_events:
         return [], [Reject(ENVELOPE_TOO_MANY_EVENTS, f"{len(events)} events exceed {max_events}", payload[:4096])]
     return [(event, reserialize(event)) for event in events], []
-
-
-def split_envelope(payload: bytes, **limits) -> tuple[list[object], list[Reject]]:
-    """Parsed events of one envelope (without their bytes), and rejects."""
-    pairs, rejects = split_envelope_with_bytes(payload, **limits)
-    return [event for event, _ in pairs], rejects
