@@ -20,6 +20,7 @@ from pipeline.operators.base import BatchContext
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.validate.core import EVENT_RAW, EVENT_TIME_MS
 from pipeline.validate.fast import convert_rows
+from pipeline.validate.typed import TypedEvents
 from pipeline.validate.rejects import INVALID_VALUE, Reject
 
 NO_KEY = "no_key_for_event_time"
@@ -67,6 +68,8 @@ def _getter(path: str) -> Callable[[dict], Any]:
 
 
 def _free_form_values(events: list, path: str) -> list:
+    if isinstance(events, TypedEvents) and path in events.free_form:
+        return events.free_form[path]  # decoded with the columns: no dict is built
     if "." not in path:
         try:
             return list(map(dict.get, events, repeat(path)))  # the common case: one C-level pass, no path walk
@@ -190,7 +193,7 @@ def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing
     if columns is not None and len(columns) == len(events) and _covers(columns.type, plan.struct_type):
         struct, misfits = columns, []
     else:
-        struct, misfits = _to_struct(events, plan.struct_type)
+        struct, misfits = _to_struct(list(events), plan.struct_type)
     columns_in = _Columns(struct)
     raw_times = columns_in.get(EVENT_TIME_MS)
     times = pc.fill_null(raw_times, 0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)

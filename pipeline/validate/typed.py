@@ -1,0 +1,232 @@
+"""Typed decode of a clean NDJSON envelope: msgspec Structs compiled from the JSON Schema, straight to Arrow columns."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Annotated, Any, Literal, Union
+
+import msgspec
+import orjson
+import pyarrow as pa
+from msgspec import UNSET, Meta, UnsetType
+
+from pipeline.validate.fast import _ANNOTATIONS, _FORMATS, Unsupported
+
+# fastjsonschema rewrites every unescaped `$` of a pattern to `\Z` before Python's `re` searches with it; msgspec
+# searches with `re` too, so the same rewrite gives the same match set (same regex as fastjsonschema's draft04).
+_DOLLAR = re.compile(r"(?<!\\)\$")
+# orjson reads integers in [-2**63, 2**64) as int and wider ones as float: a property value outside it would print
+# differently after the reference parse, so the typed decode refuses it (msgspec bounds stop at int64: stricter).
+_ORJSON_INT = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+_FREE_FORM_TYPES = {"string": (str,), "number": (_ORJSON_INT, float), "boolean": (bool,), "null": (type(None),)}
+DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, ValueError, RecursionError)
+
+
+def _kinds(node: dict) -> list[str]:
+    kinds = node.get("type")
+    if kinds is None:
+        raise Unsupported("node without a type")
+    return [kinds] if isinstance(kinds, str) else list(kinds)
+
+
+def _name(name: str) -> str:
+    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+        raise Unsupported(f"property {name!r} is not a plain identifier")
+    return name
+
+
+def _scalar(path: str, node: dict) -> tuple[Any, pa.DataType]:
+    """(msgspec annotation without null, Arrow type) of a string or number node; Unsupported otherwise."""
+    scalar = [k for k in _kinds(node) if k != "null"]
+    keywords = set(node) - _ANNOTATIONS - {"type"}
+    if scalar == ["string"]:
+        if "enum" in node:
+            if keywords != {"enum"} or not all(isinstance(v, str) or v is None for v in node["enum"]):
+                raise Unsupported(f"{path}: enum with other keywords or values")
+            return Literal[tuple(v for v in node["enum"] if v is not None)], pa.string()
+        if keywords - {"minLength", "maxLength", "pattern", "format"} or ("pattern" in node and "format" in node):
+            raise Unsupported(f"{path}: keywords {sorted(keywords)}")
+        if "format" in node and node["format"] not in _FORMATS:
+            raise Unsupported(f"{path}: format {node['format']!r}")
+        pattern = node.get("pattern", _FORMATS.get(node.get("format")))
+        meta = Meta(min_length=node.get("minLength"), max_length=node.get("maxLength"),
+                    pattern=None if pattern is None else _DOLLAR.sub(r"\\Z", pattern))
+        return Annotated[str, meta], pa.string()
+    if scalar == ["number"]:
+        if keywords - {"minimum", "maximum"}:
+            raise Unsupported(f"{path}: keywords {sorted(keywords)}")
+        bounds = [node[k] for k in ("minimum", "maximum") if k in node]
+        if any(not isinstance(b, (int, float)) or abs(b) >= 2**53 for b in bounds):
+            raise Unsupported(f"{path}: bounds beyond float64's exact integers")  # int → float could cross them
+        return Annotated[float, Meta(ge=node.get("minimum"), le=node.get("maximum"))], pa.float64()
+    raise Unsupported(f"{path}: type {_kinds(node)}")
+
+
+def _field(name: str, annotation: Any, nullable: bool, required: bool) -> tuple:
+    """A defstruct field: absent is allowed as None when null is, as UNSET when only absence is."""
+    if nullable:
+        annotation = Union[annotation, None]
+    if required:
+        return (name, annotation)
+    if nullable:
+        return (name, annotation, None)
+    return (name, Union[annotation, UnsetType], UNSET)
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One Arrow column of the typed fields: a scalar, or an object of scalars (a struct)."""
+
+    name: str
+    arrow: pa.DataType
+    may_be_unset: bool
+    children: tuple[_Column, ...] = ()
+
+
+class TypedSchema:
+    """msgspec Struct types for a JSON Schema (the subset telemetry-event.v1 uses) and their Arrow form.
+
+    Sound, not complete, like FastCheck: an envelope it decodes is valid for fastjsonschema, line by line, and
+    parses to the same values under orjson; anything it refuses goes to the reference path. Any keyword it does
+    not implement raises Unsupported when the schema is compiled.
+    """
+
+    def __init__(self, schema: dict):
+        if _kinds(schema) != ["object"] or set(schema) - _ANNOTATIONS - {"type", "required", "properties"}:
+            raise Unsupported("top level must be a plain object schema")
+        required = set(schema.get("required", []))
+        fields: list[tuple] = []
+        self.columns: list[_Column] = []
+        self.free_form: list[str] = []
+        for name, node in schema["properties"].items():
+            _name(name)
+            if "type" not in node:
+                if set(node) - _ANNOTATIONS != {"const"} or type(node["const"]) not in (int, str) or name in required:
+                    raise Unsupported(f"{name}: untyped node other than an optional int/str const")
+                fields.append(_field(name, Literal[node["const"]], False, False))  # stricter than const: sound
+                continue
+            kinds = _kinds(node)
+            nullable = "null" in kinds
+            if "object" in kinds and "properties" in node:
+                struct, column = self._object(name, node)
+                fields.append(_field(name, struct, nullable, name in required))
+                self.columns.append(column)
+            elif "object" in kinds:
+                fields.append(_field(name, self._free_form(name, node), nullable, name in required))
+                self.free_form.append(name)
+            else:
+                annotation, arrow = _scalar(name, node)
+                nullable = nullable and (node.get("enum") is None or None in node["enum"])
+                field = _field(name, annotation, nullable, name in required)
+                fields.append(field)
+                self.columns.append(_Column(name, arrow, len(field) == 3 and field[2] is UNSET))
+        self.event_type = msgspec.defstruct("TypedEvent", fields, kw_only=True, forbid_unknown_fields=True)
+        self.arrow_type = pa.struct([pa.field(c.name, self._arrow(c)) for c in self.columns])
+        self._decode = msgspec.json.Decoder(self.event_type).decode
+
+    @staticmethod
+    def _arrow(column: _Column) -> pa.DataType:
+        if not column.children:
+            return column.arrow
+        return pa.struct([pa.field(c.name, c.arrow) for c in column.children])
+
+    def _object(self, name: str, node: dict) -> tuple[type, _Column]:
+        if [k for k in _kinds(node) if k != "null"] != ["object"] \
+                or set(node) - _ANNOTATIONS - {"type", "required", "properties"}:
+            raise Unsupported(f"{name}: object keywords")
+        required = set(node.get("required", []))
+        if not required <= set(node["properties"]):
+            raise Unsupported(f"{name}: a required property is not declared")
+        fields, children = [], []
+        for child, sub in node["properties"].items():
+            annotation, arrow = _scalar(f"{name}.{_name(child)}", sub)
+            nullable = "null" in _kinds(sub) and (sub.get("enum") is None or None in sub["enum"])
+            field = _field(child, annotation, nullable, child in required)
+            fields.append(field)
+            children.append(_Column(child, arrow, len(field) == 3 and field[2] is UNSET))
+        struct = msgspec.defstruct(f"Typed_{name}", fields, kw_only=True, forbid_unknown_fields=True)
+        return struct, _Column(name, pa.null(), False, tuple(children))
+
+    @staticmethod
+    def _free_form(name: str, node: dict) -> Any:
+        extra = node.get("additionalProperties", {})
+        if set(node) - _ANNOTATIONS - {"type", "maxProperties", "additionalProperties"} or not isinstance(extra, dict) \
+                or set(extra) - _ANNOTATIONS - {"type"} or not set(_kinds(extra)) <= set(_FREE_FORM_TYPES):
+            raise Unsupported(f"{name}: free-form object keywords")
+        values = Union[tuple(t for k in _kinds(extra) for t in _FREE_FORM_TYPES[k])]
+        return Annotated[dict[str, values], Meta(max_length=node.get("maxProperties"))]
+
+    def decode_lines(self, lines: Sequence[bytes]) -> list | None:
+        """Every line decoded as one typed event, or None as soon as one line does not decode."""
+        try:
+            return list(map(self._decode, lines))
+        except DECODE_ERRORS:
+            return None
+
+    def to_arrow(self, events: list) -> pa.StructArray:
+        """The decoded events' typed fields as one struct array of `arrow_type` (absent and null are null)."""
+        columns = list(zip(*map(msgspec.structs.astuple, events)))  # one tuple per field, C-level transpose
+        index = {f: i for i, f in enumerate(self.event_type.__struct_fields__)}
+        arrays = [self._array(column, columns[index[column.name]], len(events)) for column in self.columns]
+        return pa.StructArray.from_arrays(arrays, fields=list(self.arrow_type))
+
+    def _array(self, column: _Column, values: tuple, size: int) -> pa.Array:
+        if column.may_be_unset:
+            values = [None if v is UNSET else v for v in values]
+        if not column.children:
+            return pa.array(values, type=column.arrow)
+        absent = [v is None or v is UNSET for v in values]
+        if any(absent):
+            blank = (None,) * len(column.children)
+            rows = [blank if a else msgspec.structs.astuple(v) for v, a in zip(values, absent)]
+        else:
+            rows = list(map(msgspec.structs.astuple, values))
+        children = list(zip(*rows)) if rows else [()] * len(column.children)
+        arrays = [self._array(child, children[i], size) for i, child in enumerate(column.children)]
+        mask = pa.array(absent, pa.bool_()) if any(absent) else None
+        return pa.StructArray.from_arrays(arrays, fields=list(self._arrow(column)), mask=mask)
+
+
+class TypedEvents(Sequence):
+    """The events of typed envelopes, row for row; each is parsed to the reference's dict only when asked for.
+
+    The kernel reads the Arrow columns and `free_form`; dicts are built for what still wants one event (a row
+    a later operator rejects, tests), with the same content the reference path gives: orjson's parse of the
+    line plus the event time and the line's bytes.
+    """
+
+    def __init__(self, raws: list[bytes], times: list[int], free_form: dict[str, list], time_key: str, raw_key: str):
+        self.raws, self.times, self.free_form = raws, times, free_form
+        self._keys = (time_key, raw_key)
+        self._dicts: list[dict | None] = [None] * len(raws)
+
+    def __len__(self) -> int:
+        return len(self.raws)
+
+    def __getitem__(self, row):
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        event = self._dicts[row]
+        if event is None:
+            event = self._dicts[row] = orjson.loads(self.raws[row])
+            event[self._keys[0]] = self.times[row]
+            event[self._keys[1]] = self.raws[row]
+        return event
+
+    @classmethod
+    def concat(cls, parts: list[TypedEvents]) -> TypedEvents:
+        first = parts[0]
+        if len(parts) == 1:
+            return first
+        free_form = {name: [v for p in parts for v in p.free_form[name]] for name in first.free_form}
+        return cls([r for p in parts for r in p.raws], [t for p in parts for t in p.times], free_form, *first._keys)
+
+
+def free_form_values(events: list, name: str) -> list:
+    """A free-form field's decoded values (None where absent or null)."""
+    values = list(map(attrgetter(name), events))
+    return [None if v is UNSET else v for v in values] if any(v is UNSET for v in values) else values
