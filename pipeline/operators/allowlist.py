@@ -58,20 +58,30 @@ class Allowlist(Operator):
         return self._filter(obj) if isinstance(obj, dict) else None
 
     def apply(self, values: list, ctx: BatchContext) -> OperatorResult:
+        # Rows often hold the very same object (the typed decode parses each distinct JSON text once): computed
+        # once per object, then spread by identity, without printing every row.
+        by_id = {id(obj): obj for obj in values}
+        if len(by_id) < len(values):
+            distinct = list(by_id.values())
+            results = dict(zip(by_id, self._distinct_results(distinct)))
+            return OperatorResult({self.output: pa.array([results[id(obj)] for obj in values], type=pa.string())})
+        return OperatorResult({self.output: pa.array(self._distinct_results(values), type=pa.string())})
+
+    def _distinct_results(self, values: list) -> list:
         # Objects repeat a lot: computed once per distinct JSON text of the object. Equal texts mean equal
         # keys, values and JSON types (1, 1.0 and true print differently), so equal results, with one exception:
         # NaN and ±inf print as null, like None, so rows whose text holds a null are computed one by one.
         try:
             texts = list(map(_json_text, values))
         except (TypeError, orjson.JSONEncodeError):  # not plain JSON values (never after validation)
-            return OperatorResult({self.output: pa.array(list(map(self._one, values)), type=pa.string())})
+            return list(map(self._one, values))
         by_text = {text: self._one(obj) for text, obj in dict(zip(texts, values)).items()}
         out = list(map(by_text.__getitem__, texts))
         if any(b"null" in text for text in by_text):
             for row, text in enumerate(texts):
                 if b"null" in text:
                     out[row] = self._one(values[row])
-        return OperatorResult({self.output: pa.array(out, type=pa.string())})
+        return out
 
 
 # The value's JSON text (a C call per row); raises for what JSON cannot hold as such (dataclasses, datetimes,

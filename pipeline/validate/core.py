@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from pipeline.contract import TELEMETRY_EVENT_V1, load_schema
 from pipeline.validate.envelope import MAX_ENVELOPE_BYTES, MAX_EVENTS_PER_ENVELOPE, split_envelope_with_bytes
 from pipeline.validate.fast import FastCheck, Unsupported
-from pipeline.validate.typed import TypedEvents, TypedSchema, free_form_values
+from pipeline.validate.typed import TypedEvents, TypedSchema
 from pipeline.validate.rejects import (BAD_TIMESTAMP, EVENT_NOT_OBJECT, SCHEMA_VIOLATION, TIME_OUT_OF_RANGE,
                                        Reject)
 
@@ -233,7 +233,9 @@ def _typed_envelope(payload: bytes, typed: TypedSchema, earliest: int,
     times = column_times_ms(struct.field("occurred_at"), np.ones(len(lines), dtype=bool))
     if None in times or min(times) < earliest or max(times) > latest:
         return None
-    free_form = {name: free_form_values(decoded, name) for name in typed.free_form}
+    free_form = {name: typed.free_form_values(decoded, name) for name in typed.free_form}
+    if None in free_form.values():
+        return None
     return TypedEvents(lines, times, free_form, EVENT_TIME_MS, EVENT_RAW), _with_times(struct, times)
 
 

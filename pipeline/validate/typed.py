@@ -102,6 +102,7 @@ class TypedSchema:
         fields: list[tuple] = []
         self.columns: list[_Column] = []
         self.free_form: list[str] = []
+        self._free_form_decoders: dict[str, Any] = {}
         for name, node in schema["properties"].items():
             _name(name)
             if "type" not in node:
@@ -116,7 +117,11 @@ class TypedSchema:
                 fields.append(_field(name, struct, nullable, name in required))
                 self.columns.append(column)
             elif "object" in kinds:
-                fields.append(_field(name, self._free_form(name, node), nullable, name in required))
+                # Read as raw JSON text, then each distinct text decoded (strictly) once: objects like event
+                # properties repeat across events, and rows with equal text share one dict.
+                value_type = self._free_form(name, node)
+                self._free_form_decoders[name] = msgspec.json.Decoder(Union[value_type, None] if nullable else value_type)
+                fields.append((name, msgspec.Raw) if name in required else (name, msgspec.Raw, UNSET))
                 self.free_form.append(name)
             else:
                 annotation, arrow = _scalar(name, node)
@@ -190,6 +195,18 @@ class TypedSchema:
         mask = pa.array(absent, pa.bool_()) if any(absent) else None
         return pa.StructArray.from_arrays(arrays, fields=list(self._arrow(column)), mask=mask)
 
+    def free_form_values(self, events: list, name: str) -> list | None:
+        """A free-form field's values (None where absent or null; rows with equal JSON text share one object),
+        or None when some text does not decode under the field's schema."""
+        texts = [None if v is UNSET else bytes(v) for v in map(attrgetter(name), events)]
+        decode = self._free_form_decoders[name].decode
+        try:
+            by_text = {text: decode(text) for text in dict.fromkeys(texts) if text is not None}
+        except DECODE_ERRORS:
+            return None
+        by_text[None] = None
+        return list(map(by_text.__getitem__, texts))
+
 
 class TypedEvents(Sequence):
     """The events of typed envelopes, row for row; each is parsed to the reference's dict only when asked for.
@@ -224,9 +241,3 @@ class TypedEvents(Sequence):
             return first
         free_form = {name: [v for p in parts for v in p.free_form[name]] for name in first.free_form}
         return cls([r for p in parts for r in p.raws], [t for p in parts for t in p.times], free_form, *first._keys)
-
-
-def free_form_values(events: list, name: str) -> list:
-    """A free-form field's decoded values (None where absent or null)."""
-    values = list(map(attrgetter(name), events))
-    return [None if v is UNSET else v for v in values] if any(v is UNSET for v in values) else values
