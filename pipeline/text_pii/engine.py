@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
-from presidio_analyzer import AnalyzerEngine, EntityRecognizer, PatternRecognizer, RecognizerRegistry
+import regex
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, PatternRecognizer, RecognizerRegistry, RecognizerResult
 
 from .nlp import PrefixContextEnhancer, build_nlp_engine
 from .recognizers import RecognizerSet, build_recognizers, load_config
@@ -122,13 +124,16 @@ class TextPiiEngine:
         self._check_language(language)
         if not self.may_contain_pii(text):
             return []
+        return self._findings(text, language)
+
+    def _findings(self, text: str, language: str) -> list[Finding]:
+        """analyze for a text that passed the pre-filter, in a configured language."""
         entities = None  # None: every recognizer of the language
         results = None
         if self._direct is not None:
             # Presidio's own pattern matching, recognizer by recognizer, without AnalyzerEngine's per-text
             # overhead; AnalyzerEngine is asked only when some score may still change with context.
-            found = [r for recognizer in self._direct.get(language, ())
-                     for r in recognizer.analyze(text=text, entities=None, nlp_artifacts=None)]
+            found = [r for recognizer in self._direct.get(language, ()) for r in recognizer.analyze(text)]
             if not found:
                 return []
             if all(r.score == EntityRecognizer.MAX_SCORE for r in found):
@@ -193,12 +198,63 @@ class TextPiiEngine:
             if text is None or not self.may_contain_pii(text):
                 anonymized.append(text)
                 continue
-            findings = self.analyze(text, language)
+            findings = self._findings(text, language)
             anonymized.append(_rewrite(text, findings, replacement) if findings else text)
         return anonymized
 
 
-def _direct_recognizers(recognizers: Sequence[EntityRecognizer]) -> dict[str, list[PatternRecognizer]] | None:
+class _PrecheckedRecognizer:
+    """A Presidio pattern recognizer whose analyze runs only with the patterns that match somewhere in the text.
+
+    Most texts match few patterns, and Presidio's analyze costs several times more per pattern (two timestamps,
+    a debug log, a regex timeout timer) than the search itself. Leaving out a pattern without a match is exact:
+    PatternRecognizer.analyze (regex_flags=None) evaluates each pattern on its own, building results only from
+    the matches of its regex (compiled with the `regex` module and the recognizer's global_regex_flags), then
+    de-duplicates the union; deny lists are one more such pattern, and validate_result, invalidate_result and
+    the explanation only run per match. So no pattern matching means no result, and otherwise the recognizer
+    restricted to the matching patterns returns what the full one does.
+    """
+
+    __slots__ = ("recognizer", "_patterns", "_regexes", "_by_subset")
+
+    def __init__(self, recognizer: PatternRecognizer):
+        self.recognizer = recognizer
+        # The engine built the recognizer and never changes its patterns afterwards.
+        self._patterns = patterns = tuple(recognizer.patterns)
+        try:
+            # What PatternRecognizer.__analyze_patterns compiles when called without regex_flags.
+            self._regexes: tuple[regex.Pattern, ...] | None = tuple(
+                regex.compile(pattern.regex, flags=recognizer.global_regex_flags) for pattern in patterns
+            )
+        except Exception:  # noqa: BLE001 - Presidio raises it itself (and its own way) on every analyze call
+            self._regexes = None
+        # Indices of the matching patterns -> the recognizer with just those patterns (made on first use).
+        self._by_subset: dict[tuple[int, ...], PatternRecognizer] = {tuple(range(len(patterns))): recognizer}
+
+    def _restricted(self, subset: tuple[int, ...]) -> PatternRecognizer:
+        restricted = self._by_subset.get(subset)
+        if restricted is None:
+            # A shallow copy keeps name, id, validators and the (shared) Pattern objects; only the list differs.
+            restricted = copy.copy(self.recognizer)
+            restricted.patterns = [self._patterns[i] for i in subset]
+            self._by_subset[subset] = restricted
+        return restricted
+
+    def analyze(self, text: str) -> list[RecognizerResult]:
+        """What the recognizer's own analyze returns for text (a pattern recognizer never reads nlp_artifacts)."""
+        if self._regexes is None:
+            return self.recognizer.analyze(text=text, entities=None, nlp_artifacts=None)
+        # No timeout here (Presidio passes REGEX_TIMEOUT_SECONDS): the regex module's timer costs 2-3 times the
+        # search of a short text. A text that makes a pattern time out still gets Presidio's treatment (nothing
+        # from that pattern when there is no match, the matches before the timeout otherwise); it only takes
+        # longer to find out.
+        subset = tuple(i for i, compiled in enumerate(self._regexes) if compiled.search(text) is not None)
+        if not subset:
+            return []
+        return self._restricted(subset).analyze(text=text, entities=None, nlp_artifacts=None)
+
+
+def _direct_recognizers(recognizers: Sequence[EntityRecognizer]) -> dict[str, list[_PrecheckedRecognizer]] | None:
     """Per language, the recognizers the engine may call itself: plain Presidio pattern recognizers (their
     analyze and context steps Presidio's own), whose findings AnalyzerEngine only filters and de-duplicates
     when every score is already the maximum.
@@ -206,12 +262,12 @@ def _direct_recognizers(recognizers: Sequence[EntityRecognizer]) -> dict[str, li
     None when some recognizer does more (NER, an overridden analyze or context step): then AnalyzerEngine runs
     every recognizer on every text.
     """
-    by_language: dict[str, list[PatternRecognizer]] = {}
+    by_language: dict[str, list[_PrecheckedRecognizer]] = {}
     for recognizer in recognizers:
         if not isinstance(recognizer, PatternRecognizer) or type(recognizer).analyze is not PatternRecognizer.analyze \
                 or type(recognizer).enhance_using_context is not EntityRecognizer.enhance_using_context:
             return None
-        by_language.setdefault(recognizer.supported_language, []).append(recognizer)
+        by_language.setdefault(recognizer.supported_language, []).append(_PrecheckedRecognizer(recognizer))
     return by_language
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 _FIRST_WEIGHTS = tuple(range(1, 12))
 # Used only when the first pass gives 10 (the official IIN/BIN rule).
 _SECOND_WEIGHTS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
+_ASCII_DIGIT_RUNS = re.compile("[0-9]+")
 
 
 def only_digits(text: str) -> str:
     """The ASCII digits of text, in order."""
-    return "".join(ch for ch in text if "0" <= ch <= "9")
+    # Validators run on every regex match; most IIN/BIN/card candidates are digits only already.
+    if text.isascii() and text.isdigit():
+        return text
+    return "".join(_ASCII_DIGIT_RUNS.findall(text))
 
 
 def kz_control_digit(digits: str) -> Optional[int]:

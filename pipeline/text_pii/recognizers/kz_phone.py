@@ -16,9 +16,7 @@ MOBILE_CODES = frozenset(
 ASTANA_AREA_CODE = "7172"
 
 
-def national_number(candidate: str) -> Optional[str]:
-    """The 10-digit national number, or None when the digits cannot be a KZ number."""
-    digits = only_digits(candidate)
+def _national(digits: str) -> Optional[str]:
     if len(digits) == 11 and digits[0] in "78":
         return digits[1:]
     if len(digits) == 10:
@@ -26,14 +24,21 @@ def national_number(candidate: str) -> Optional[str]:
     return None
 
 
+def national_number(candidate: str) -> Optional[str]:
+    """The 10-digit national number, or None when the digits cannot be a KZ number."""
+    return _national(only_digits(candidate))
+
+
 def phone_verdict(candidate: str) -> Optional[bool]:
     """True: prefixed KZ mobile/Astana number; None: unprefixed but plausible (needs context)."""
-    national = national_number(candidate)
+    # Digits extracted once: this runs on every phone-pattern match.
+    digits = only_digits(candidate)
+    national = _national(digits)
     if national is None:
         return False
     if not (national[:3] in MOBILE_CODES or national.startswith(ASTANA_AREA_CODE)):
         return False
-    has_country_prefix = len(only_digits(candidate)) == 11
+    has_country_prefix = len(digits) == 11
     # "(7172) 55-12-34" is unmistakably an Astana number even without +7/8.
     written_as_astana = "(7172)" in candidate.replace(" ", "")
     return True if has_country_prefix or written_as_astana else None
