@@ -129,7 +129,11 @@ class TypedSchema:
                 field = _field(name, annotation, nullable, name in required)
                 fields.append(field)
                 self.columns.append(_Column(name, arrow, len(field) == 3 and field[2] is UNSET))
-        self.event_type = msgspec.defstruct("TypedEvent", fields, kw_only=True, forbid_unknown_fields=True)
+        # Unknown fields are refused, not skipped: msgspec skips a value without reading it (invalid UTF-8 or an
+        # overflowing number there would pass), while the reference parse (orjson) reads and refuses it. gc=False:
+        # an event holds only strings, numbers and these structs, so no cycles, and the garbage collector need not
+        # track thousands of new objects per envelope.
+        self.event_type = msgspec.defstruct("TypedEvent", fields, kw_only=True, forbid_unknown_fields=True, gc=False)
         self.arrow_type = pa.struct([pa.field(c.name, self._arrow(c)) for c in self.columns])
         self._decode = msgspec.json.Decoder(self.event_type).decode
 
@@ -153,7 +157,7 @@ class TypedSchema:
             field = _field(child, annotation, nullable, child in required)
             fields.append(field)
             children.append(_Column(child, arrow, len(field) == 3 and field[2] is UNSET))
-        struct = msgspec.defstruct(f"Typed_{name}", fields, kw_only=True, forbid_unknown_fields=True)
+        struct = msgspec.defstruct(f"Typed_{name}", fields, kw_only=True, forbid_unknown_fields=True, gc=False)
         return struct, _Column(name, pa.null(), False, tuple(children))
 
     @staticmethod
