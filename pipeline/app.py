@@ -13,8 +13,8 @@ import faust
 
 from pipeline.keys.ring import KeyRing
 from pipeline.policy.loader import CompiledPolicy
-from pipeline.settings import (APP_ID, TOPIC_AGGREGATES, TOPIC_DLQ, TOPIC_PSEUDONYMIZED, TOPIC_RAW,
-                               TOPIC_WINDOW_STATS, KafkaSettings, WorkerSettings)
+from pipeline.settings import (TOPIC_AGGREGATES, TOPIC_DLQ, TOPIC_PSEUDONYMIZED, TOPIC_RAW, TOPIC_WINDOW_STATS,
+                               KafkaSettings, WorkerSettings, app_id_for)
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
         # Tansu: ListOffsets(latest) can under-report the end offset, which ends changelog recovery early;
         # one record per produce batch avoids it. Real Kafka does not need this (see docs/tansu.md).
         options["producer_max_batch_size"] = 1
-    app = faust.App(APP_ID, **options)
+    app = faust.App(app_id_for(settings.stages), **options)
     # faust drops records of newly assigned partitions at the end of a rebalance (issue 9): see pipeline/rebalance.py.
     from pipeline.rebalance import keep_records_across_recovery
     keep_records_across_recovery(app)
@@ -86,11 +86,14 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
     from pipeline.pseudonymize import agent as ingest_agent
 
     stage_partitions = kafka.stage_partitions or kafka.partitions
-    ingest_agent.register(app, topics, policy, ring, stage_partitions, metrics)
-    kanon_agent.register(app, topics, policy, stage_partitions, metrics,
-                         raw_partitions=kafka.raw_partitions or kafka.partitions)
-    sink.register(app, topics, settings.data_dir, metrics, lake_url=settings.lake_url,
-                  flush_messages=settings.sink_flush_messages, flush_seconds=settings.sink_flush_seconds)
+    if "ingest" in settings.stages:
+        ingest_agent.register(app, topics, policy, ring, stage_partitions, metrics)
+    if "kanon" in settings.stages:
+        kanon_agent.register(app, topics, policy, stage_partitions, metrics,
+                             raw_partitions=kafka.raw_partitions or kafka.partitions)
+    if "lake" in settings.stages:
+        sink.register(app, topics, settings.data_dir, metrics, lake_url=settings.lake_url,
+                      flush_messages=settings.sink_flush_messages, flush_seconds=settings.sink_flush_seconds)
     if metrics is not None:
         register_lag_reporter(app, metrics)
     register_broker_watch(app, kafka.bootstrap, kafka.topic_ids, ssl_context=ping_ssl_context(kafka))

@@ -10,6 +10,15 @@ import click
 from pipeline.keys.cli import keys_group
 
 
+def _parse_stages(ctx, param, value: str) -> tuple[str, ...]:
+    from pipeline.settings import STAGES
+    stages = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = [stage for stage in stages if stage not in STAGES]
+    if unknown or not stages:
+        raise click.BadParameter(f"{', '.join(unknown) or 'nothing'} is not a stage; choose from {', '.join(STAGES)}")
+    return stages
+
+
 def _data_dir_option(func):
     return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="ANONPIPE_DATA_DIR",
                         default="./data", show_default=True, help="lake root (env ANONPIPE_DATA_DIR)")(func)
@@ -51,6 +60,8 @@ def broker(port: int, host: str) -> None:
 @click.option("--broker-wait", envvar="ANONPIPE_BROKER_WAIT", type=float, default=60.0, show_default=True,
               help="seconds to wait for the broker at start-up (retrying with backoff); 0 = forever")
 @click.option("--demo", is_flag=True, help="allow an ephemeral key ring (never in production)")
+@click.option("--stages", envvar="ANONPIPE_STAGES", default="ingest,kanon,lake", show_default=True,
+              callback=_parse_stages, help="stages this worker runs, comma-separated (a consumer group per set)")
 @click.option("--sink-flush-messages", envvar="ANONPIPE_SINK_FLUSH_MESSAGES", type=click.IntRange(min=1),
               default=200, show_default=True, help="a lake sink writes a file after this many messages …")
 @click.option("--sink-flush-seconds", envvar="ANONPIPE_SINK_FLUSH_SECONDS", type=click.FloatRange(min=0.05),
@@ -66,9 +77,10 @@ def broker(port: int, host: str) -> None:
 @click.option("--sasl-password", envvar="ANONPIPE_SASL_PASSWORD", default=None)
 @click.option("--ssl-cafile", envvar="ANONPIPE_SSL_CAFILE", default=None)
 def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions, replication_factor, embedded,
-           broker_wait, demo, sink_flush_messages, sink_flush_seconds, web_port, metrics_port, worker_id, log_format,
-           log_level, security_protocol, sasl_mechanism, sasl_username, sasl_password, ssl_cafile) -> None:
-    """Run a pipeline worker (all stages; scale out by starting more in the same consumer group)."""
+           broker_wait, demo, stages, sink_flush_messages, sink_flush_seconds, web_port, metrics_port, worker_id,
+           log_format, log_level, security_protocol, sasl_mechanism, sasl_username, sasl_password,
+           ssl_cafile) -> None:
+    """Run a pipeline worker (all stages unless --stages; scale out by starting more with the same stages)."""
     from pipeline.settings import KafkaSettings, WorkerSettings
     from pipeline.worker import run_worker
     _configure_logging(log_format, log_level, secrets=[sasl_password])
@@ -78,7 +90,7 @@ def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions,
                             partitions=partitions, replication=replication_factor, embedded=embedded),
         data_dir=data_dir, lake_url=lake_url, policy_path=policy_path, keyring_path=keyring_path, demo=demo,
         web_port=web_port, metrics_port=metrics_port, log_format=log_format, log_level=log_level, broker_wait=broker_wait,
-        sink_flush_messages=sink_flush_messages, sink_flush_seconds=sink_flush_seconds)
+        stages=stages, sink_flush_messages=sink_flush_messages, sink_flush_seconds=sink_flush_seconds)
     if worker_id:
         settings.worker_id = worker_id
     run_worker(settings)

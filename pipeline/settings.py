@@ -13,6 +13,17 @@ TOPIC_AGGREGATES = "telemetry.aggregates"
 TOPIC_WINDOW_STATS = "telemetry.window-stats"
 ALL_TOPICS = (TOPIC_RAW, TOPIC_DLQ, TOPIC_PSEUDONYMIZED, TOPIC_AGGREGATES, TOPIC_WINDOW_STATS)
 APP_ID = "anonpipe"
+# The stream stages a worker can run; a worker runs all of them unless told otherwise (--stages).
+STAGES = ("ingest", "kanon", "lake")
+
+
+def app_id_for(stages: tuple[str, ...]) -> str:
+    """The faust app id, hence the consumer group, of workers running `stages`.
+
+    Workers with the k-anonymity stage keep APP_ID: its state's changelog topic is named after it. Others get a
+    group of their own, so an ingest-only deployment never shares partitions with workers that run other stages.
+    """
+    return APP_ID if "kanon" in stages else "-".join((APP_ID, *sorted(stages)))
 
 
 @dataclass
@@ -63,6 +74,8 @@ class WorkerSettings:
     web_port: int = 6066
     metrics_port: int = 0
     """Prometheus endpoint port; 0 disables it."""
+    stages: tuple[str, ...] = STAGES
+    """The stream stages this worker runs (scale the CPU-heavy ingest stage on its own, say)."""
     sink_flush_messages: int = 200
     """A lake sink writes a file after this many messages (≈ 200k rows at 1k events per message) …"""
     sink_flush_seconds: float = 2.0

@@ -122,8 +122,9 @@ def run_worker(settings: WorkerSettings) -> None:
     start_metrics_server(settings.metrics_port)
     metrics = PipelineMetrics()
     app = create_app(settings, policy, ring, metrics)
-    log.info("worker %s: policy %s, %d key(s), broker %s, data dir %s", settings.worker_id, policy.version,
-             len(ring.keys), settings.kafka.bootstrap, Path(settings.data_dir).resolve())
+    log.info("worker %s: stages %s (consumer group %s), policy %s, %d key(s), broker %s, data dir %s",
+             settings.worker_id, ",".join(settings.stages), app.conf.id, policy.version, len(ring.keys),
+             settings.kafka.bootstrap, Path(settings.data_dir).resolve())
     from pipeline.observability.logging import logging_dict_config
     # faust replaces the root handlers unless given a config: keep our JSON format and secret redaction.
     worker = _bounded_shutdown_worker_class()(

@@ -70,3 +70,10 @@ def test_invalid_policy_names_the_line(tmp_path):
     result = run_cli("worker", "--bootstrap", "127.0.0.1:1", "--data-dir", str(tmp_path), "--demo",
                      "--policy", str(policy))
     assert_one_line_error(result, "line 3", "ipv4_prefix")
+
+
+@pytest.mark.parametrize("stages", ["ingest,nope", ","])
+def test_unknown_stage_is_refused_before_start(tmp_path, stages):
+    result = run_cli("worker", "--bootstrap", "127.0.0.1:1", "--data-dir", str(tmp_path), "--demo", "--stages", stages)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is not a stage; choose from ingest, kanon, lake" in result.stderr

@@ -64,6 +64,25 @@ def test_two_workers_give_the_same_aggregates_as_one(workload, baseline):
     assert uninterrupted(workload, "two", workers=2).equals(baseline)
 
 
+def test_ingest_and_aggregation_in_separate_workers_give_the_same_aggregates(workload, baseline):
+    # A split deployment: the CPU-heavy ingest stage in its own consumer group, k-anonymity and the lake in another.
+    root, keyring, lines = workload
+    run = PipelineRun(root / "split", keyring).start(workers=0)
+    run.add_worker("ingest", ("--stages", "ingest"))
+    run.add_worker("aggregate", ("--stages", "kanon,lake"))
+    try:
+        run.publish(lines)
+        finish(run, len(lines))
+        assert all(w.poll() is None for w in run.workers), "a worker exited: see data/logs"
+    finally:
+        run.stop()
+    assert_exactly_once(run, lines)
+    assert comparable(run).equals(baseline)
+    logs = run.logs()
+    assert "stages ingest (consumer group anonpipe-ingest)" in logs
+    assert "stages kanon,lake (consumer group anonpipe)" in logs
+
+
 def interrupted(workload, name: str, workers: int, split: int, restart: bool):
     """A run whose last worker is killed -9 (no flush, no commit) after part of the input landed."""
     root, keyring, lines = workload
