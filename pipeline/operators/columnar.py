@@ -31,11 +31,13 @@ class BoundedCache:
             data.clear()
         out = list(map(data.get, keys))
         if None in out:  # some misses (a cached None result is recomputed: correct, merely slower)
-            holes = [i for i, v in enumerate(out) if v is None]
-            missing = list(dict.fromkeys([keys[i] for i in holes]))
-            data.update(zip(missing, compute_many(missing)))
-            for i in holes:  # only the misses are looked up again
-                out[i] = data[keys[i]]
+            # Callers pass distinct keys (a column's distinct values), so the misses are computed as they come; a
+            # repeated key would merely be computed twice.
+            missing = [key for key, value in zip(keys, out) if value is None]
+            computed = compute_many(missing)
+            data.update(zip(missing, computed))
+            results = iter(computed)
+            out = [value if value is not None else next(results) for value in out]
         return out
 
 
