@@ -31,13 +31,15 @@ class BoundedCache:
             data.clear()
         out = list(map(data.get, keys))
         if None in out:  # some misses (a cached None result is recomputed: correct, merely slower)
-            # Callers pass distinct keys (a column's distinct values), so the misses are computed as they come; a
-            # repeated key would merely be computed twice.
             missing = [key for key, value in zip(keys, out) if value is None]
-            computed = compute_many(missing)
-            data.update(zip(missing, computed))
-            results = iter(computed)
-            out = [value if value is not None else next(results) for value in out]
+            distinct = list(dict.fromkeys(missing))
+            computed = compute_many(distinct)
+            data.update(zip(distinct, computed))
+            if len(distinct) == len(missing):  # the usual case (keys are a column's distinct values): fill in order
+                results = iter(computed)
+                out = [value if value is not None else next(results) for value in out]
+            else:
+                out = [value if value is not None else data[key] for key, value in zip(keys, out)]
         return out
 
 
