@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -14,47 +15,40 @@ import pyarrow.compute as pc
 from pipeline.contract import TELEMETRY_EVENT_V1, load_schema
 from pipeline.validate.envelope import MAX_ENVELOPE_BYTES, MAX_EVENTS_PER_ENVELOPE, split_envelope_with_bytes
 from pipeline.validate.fast import FastCheck, Unsupported
-from pipeline.validate.typed import TypedEvents, TypedSchema
 from pipeline.validate.rejects import (BAD_TIMESTAMP, EVENT_NOT_OBJECT, SCHEMA_VIOLATION, TIME_OUT_OF_RANGE,
                                        Reject)
+from pipeline.validate.typed import TypedEvents, TypedSchema
 
 # The validated event carries its parsed occurrence time here (epoch milliseconds, UTC).
 EVENT_TIME_MS = "_ts_ms"
 # …and its original bytes here (what the DLQ must hold if a later stage rejects it).
 EVENT_RAW = "_raw"
-_compiled_validator = None
-_fast_check: FastCheck | None | bool = False  # False: not built yet; None: the schema is beyond the fast check
-_typed_schema: TypedSchema | None | bool = False  # the same for the typed decode
 
 
+@functools.cache
 def event_validator():
     """The compiled (code-generated) validator of telemetry-event.v1, built once per process."""
-    global _compiled_validator
-    if _compiled_validator is None:
-        _compiled_validator = fastjsonschema.compile(load_schema(TELEMETRY_EVENT_V1))
-    return _compiled_validator
+    return fastjsonschema.compile(load_schema(TELEMETRY_EVENT_V1))
 
 
+def _within(build: type[FastCheck] | type[TypedSchema]) -> FastCheck | TypedSchema | None:
+    """`build` of telemetry-event.v1, or None when the schema uses keywords it does not implement."""
+    try:
+        return build(load_schema(TELEMETRY_EVENT_V1))
+    except Unsupported:
+        return None
+
+
+@functools.cache
 def fast_check() -> FastCheck | None:
-    """The column-wise check of telemetry-event.v1 (None when the schema uses keywords it does not implement)."""
-    global _fast_check
-    if _fast_check is False:
-        try:
-            _fast_check = FastCheck(load_schema(TELEMETRY_EVENT_V1))
-        except Unsupported:
-            _fast_check = None
-    return _fast_check
+    """The column-wise check of telemetry-event.v1 (None: the schema is beyond it), built once per process."""
+    return _within(FastCheck)
 
 
+@functools.cache
 def typed_schema() -> TypedSchema | None:
-    """msgspec types of telemetry-event.v1 (None when the schema uses keywords the typed decode does not know)."""
-    global _typed_schema
-    if _typed_schema is False:
-        try:
-            _typed_schema = TypedSchema(load_schema(TELEMETRY_EVENT_V1))
-        except Unsupported:
-            _typed_schema = None
-    return _typed_schema
+    """msgspec types of telemetry-event.v1 (None: the schema is beyond them), built once per process."""
+    return _within(TypedSchema)
 
 
 @dataclass

@@ -15,14 +15,14 @@ import pyarrow.compute as pc
 CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError,
                      ValueError)
 _SCALARS = {"string": pa.string(), "number": pa.float64()}
-_ANNOTATIONS = {"description", "title", "$schema", "$id", "$comment", "examples", "default"}
+ANNOTATIONS = {"description", "title", "$schema", "$id", "$comment", "examples", "default"}
 _FREE_FORM_VALUE_TYPES = {"string": (str,), "number": (int, float), "boolean": (bool,), "null": (type(None),)}
 # fastjsonschema's date-time format (draft 4+), with `\d` narrowed to ASCII digits: RE2's match set is then a
 # subset of Python's, so an accepted value is accepted by the reference validator too.
 _DATE = (r"[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
          r"|02-(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9][0-9](?:0[48]|[2468][048]|[13579][26])"
          r"|(?:[02468][048]|[13579][26])00)-02-29")
-_FORMATS = {"date-time": r"^(?:" + _DATE + r")(t|T)(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?"
+FORMATS = {"date-time": r"^(?:" + _DATE + r")(t|T)(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?"
                          r"(?:[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]|[+-](?:[01][0-9]|2[0-3])[0-5][0-9]|z|Z)$"}
 # Patterns passed to RE2 as written must mean the same there as in Python's `re`: only these characters (no
 # class escapes such as \d or \w, whose Unicode meaning differs), and a final `$` means end of text in RE2 as
@@ -34,7 +34,7 @@ class Unsupported(ValueError):
     """The schema uses a keyword the fast check does not implement: every event takes the reference path."""
 
 
-def _types(node: dict) -> list[str]:
+def schema_types(node: dict) -> list[str]:
     kinds = node.get("type")
     if kinds is None:
         raise Unsupported("node without a type")
@@ -70,14 +70,14 @@ class _Object:
 
 
 def _leaf(path: tuple[str, ...], node: dict, required: bool) -> _Leaf:
-    kinds = _types(node)
+    kinds = schema_types(node)
     nullable = "null" in kinds
     scalar = [k for k in kinds if k != "null"]
     if len(scalar) != 1 or scalar[0] not in _SCALARS:
         raise Unsupported(f"{'.'.join(path)}: type {kinds}")
     leaf = _Leaf(path, _SCALARS[scalar[0]], nullable, required)
     for key, value in node.items():
-        if key in _ANNOTATIONS or key == "type":
+        if key in ANNOTATIONS or key == "type":
             continue
         if scalar[0] == "string" and key == "minLength":
             leaf.checks.append(lambda a, n=value: pc.greater_equal(pc.utf8_length(a), n))
@@ -85,8 +85,8 @@ def _leaf(path: tuple[str, ...], node: dict, required: bool) -> _Leaf:
             leaf.checks.append(lambda a, n=value: pc.less_equal(pc.utf8_length(a), n))
         elif scalar[0] == "string" and key == "pattern":
             leaf.checks.append(lambda a, p=_safe_pattern(value): pc.match_substring_regex(a, p))
-        elif scalar[0] == "string" and key == "format" and value in _FORMATS:
-            leaf.checks.append(lambda a, p=_FORMATS[value]: pc.match_substring_regex(a, p))
+        elif scalar[0] == "string" and key == "format" and value in FORMATS:
+            leaf.checks.append(lambda a, p=FORMATS[value]: pc.match_substring_regex(a, p))
         elif scalar[0] == "string" and key == "enum" and all(isinstance(v, str) or v is None for v in value):
             allowed = pa.array([v for v in value if v is not None], pa.string())
             leaf.checks.append(lambda a, s=allowed: pc.is_in(a, value_set=s))
@@ -104,10 +104,10 @@ def _leaf(path: tuple[str, ...], node: dict, required: bool) -> _Leaf:
 
 
 def _object(path: tuple[str, ...], node: dict, required: bool) -> _Object:
-    kinds = _types(node)
+    kinds = schema_types(node)
     if [k for k in kinds if k != "null"] != ["object"]:
         raise Unsupported(f"{'.'.join(path)}: type {kinds}")
-    unknown = set(node) - _ANNOTATIONS - {"type", "required", "properties"}
+    unknown = set(node) - ANNOTATIONS - {"type", "required", "properties"}
     if unknown:
         raise Unsupported(f"{'.'.join(path)}: keywords {sorted(unknown)}")
     needed = set(node.get("required", []))
@@ -125,11 +125,11 @@ _BOOL_FLOATS = pa.array([0.0, 1.0])
 
 def _free_form_check(node: dict) -> Callable[[list], np.ndarray]:
     """Failing rows of an object with only typed additionalProperties (and maxProperties), given its values."""
-    kinds = _types(node)
-    unknown = set(node) - _ANNOTATIONS - {"type", "maxProperties", "additionalProperties"}
+    kinds = schema_types(node)
+    unknown = set(node) - ANNOTATIONS - {"type", "maxProperties", "additionalProperties"}
     extra = node.get("additionalProperties", {})
-    extra_kinds = _types(extra) if isinstance(extra, dict) else []
-    if unknown or not isinstance(extra, dict) or set(extra) - _ANNOTATIONS - {"type"} \
+    extra_kinds = schema_types(extra) if isinstance(extra, dict) else []
+    if unknown or not isinstance(extra, dict) or set(extra) - ANNOTATIONS - {"type"} \
             or not set(extra_kinds) <= set(_FREE_FORM_VALUE_TYPES):
         raise Unsupported("free-form object with keywords the fast check does not implement")
     # Exact types, not isinstance: bool is an int in Python, but a JSON Schema "number" is not a boolean.
@@ -157,7 +157,7 @@ class FastCheck:
     """
 
     def __init__(self, schema: dict):
-        if _types(schema) != ["object"] or set(schema) - _ANNOTATIONS - {"type", "required", "properties"}:
+        if schema_types(schema) != ["object"] or set(schema) - ANNOTATIONS - {"type", "required", "properties"}:
             raise Unsupported("top level must be a plain object schema")
         required = set(schema.get("required", []))
         if not required <= set(schema["properties"]):
@@ -174,7 +174,7 @@ class FastCheck:
                 if name in required:
                     raise Unsupported(f"{name}: required without a type")
                 continue
-            kinds = _types(node)
+            kinds = schema_types(node)
             if "object" in kinds and "properties" in node:
                 obj = _object((name,), node, name in required)
                 self.objects.append(obj)

@@ -14,7 +14,7 @@ import orjson
 import pyarrow as pa
 from msgspec import UNSET, Meta, UnsetType
 
-from pipeline.validate.fast import _ANNOTATIONS, _FORMATS, Unsupported
+from pipeline.validate.fast import ANNOTATIONS, FORMATS, Unsupported, schema_types
 
 # fastjsonschema rewrites every unescaped `$` of a pattern to `\Z` before Python's `re` searches with it; msgspec
 # searches with `re` too, so the same rewrite gives the same match set (same regex as fastjsonschema's draft04).
@@ -26,13 +26,6 @@ _FREE_FORM_TYPES = {"string": (str,), "number": (_ORJSON_INT, float), "boolean":
 DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, ValueError, RecursionError)
 
 
-def _kinds(node: dict) -> list[str]:
-    kinds = node.get("type")
-    if kinds is None:
-        raise Unsupported("node without a type")
-    return [kinds] if isinstance(kinds, str) else list(kinds)
-
-
 def _name(name: str) -> str:
     if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
         raise Unsupported(f"property {name!r} is not a plain identifier")
@@ -41,8 +34,8 @@ def _name(name: str) -> str:
 
 def _scalar(path: str, node: dict) -> tuple[Any, pa.DataType]:
     """(msgspec annotation without null, Arrow type) of a string or number node; Unsupported otherwise."""
-    scalar = [k for k in _kinds(node) if k != "null"]
-    keywords = set(node) - _ANNOTATIONS - {"type"}
+    scalar = [k for k in schema_types(node) if k != "null"]
+    keywords = set(node) - ANNOTATIONS - {"type"}
     if scalar == ["string"]:
         if "enum" in node:
             if keywords != {"enum"} or not all(isinstance(v, str) or v is None for v in node["enum"]):
@@ -50,9 +43,9 @@ def _scalar(path: str, node: dict) -> tuple[Any, pa.DataType]:
             return Literal[tuple(v for v in node["enum"] if v is not None)], pa.string()
         if keywords - {"minLength", "maxLength", "pattern", "format"} or ("pattern" in node and "format" in node):
             raise Unsupported(f"{path}: keywords {sorted(keywords)}")
-        if "format" in node and node["format"] not in _FORMATS:
+        if "format" in node and node["format"] not in FORMATS:
             raise Unsupported(f"{path}: format {node['format']!r}")
-        pattern = node.get("pattern", _FORMATS.get(node.get("format")))
+        pattern = node.get("pattern", FORMATS.get(node.get("format")))
         meta = Meta(min_length=node.get("minLength"), max_length=node.get("maxLength"),
                     pattern=None if pattern is None else _DOLLAR.sub(r"\\Z", pattern))
         return Annotated[str, meta], pa.string()
@@ -63,7 +56,7 @@ def _scalar(path: str, node: dict) -> tuple[Any, pa.DataType]:
         if any(not isinstance(b, (int, float)) or abs(b) >= 2**53 for b in bounds):
             raise Unsupported(f"{path}: bounds beyond float64's exact integers")  # int → float could cross them
         return Annotated[float, Meta(ge=node.get("minimum"), le=node.get("maximum"))], pa.float64()
-    raise Unsupported(f"{path}: type {_kinds(node)}")
+    raise Unsupported(f"{path}: type {schema_types(node)}")
 
 
 def _field(name: str, annotation: Any, nullable: bool, required: bool) -> tuple:
@@ -96,7 +89,7 @@ class TypedSchema:
     """
 
     def __init__(self, schema: dict):
-        if _kinds(schema) != ["object"] or set(schema) - _ANNOTATIONS - {"type", "required", "properties"}:
+        if schema_types(schema) != ["object"] or set(schema) - ANNOTATIONS - {"type", "required", "properties"}:
             raise Unsupported("top level must be a plain object schema")
         required = set(schema.get("required", []))
         fields: list[tuple] = []
@@ -106,11 +99,11 @@ class TypedSchema:
         for name, node in schema["properties"].items():
             _name(name)
             if "type" not in node:
-                if set(node) - _ANNOTATIONS != {"const"} or type(node["const"]) not in (int, str) or name in required:
+                if set(node) - ANNOTATIONS != {"const"} or type(node["const"]) not in (int, str) or name in required:
                     raise Unsupported(f"{name}: untyped node other than an optional int/str const")
                 fields.append(_field(name, Literal[node["const"]], False, False))  # stricter than const: sound
                 continue
-            kinds = _kinds(node)
+            kinds = schema_types(node)
             nullable = "null" in kinds
             if "object" in kinds and "properties" in node:
                 struct, column = self._object(name, node)
@@ -144,8 +137,8 @@ class TypedSchema:
         return pa.struct([pa.field(c.name, c.arrow) for c in column.children])
 
     def _object(self, name: str, node: dict) -> tuple[type, _Column]:
-        if [k for k in _kinds(node) if k != "null"] != ["object"] \
-                or set(node) - _ANNOTATIONS - {"type", "required", "properties"}:
+        if [k for k in schema_types(node) if k != "null"] != ["object"] \
+                or set(node) - ANNOTATIONS - {"type", "required", "properties"}:
             raise Unsupported(f"{name}: object keywords")
         required = set(node.get("required", []))
         if not required <= set(node["properties"]):
@@ -153,7 +146,7 @@ class TypedSchema:
         fields, children = [], []
         for child, sub in node["properties"].items():
             annotation, arrow = _scalar(f"{name}.{_name(child)}", sub)
-            nullable = "null" in _kinds(sub) and (sub.get("enum") is None or None in sub["enum"])
+            nullable = "null" in schema_types(sub) and (sub.get("enum") is None or None in sub["enum"])
             field = _field(child, annotation, nullable, child in required)
             fields.append(field)
             children.append(_Column(child, arrow, len(field) == 3 and field[2] is UNSET))
@@ -163,10 +156,10 @@ class TypedSchema:
     @staticmethod
     def _free_form(name: str, node: dict) -> Any:
         extra = node.get("additionalProperties", {})
-        if set(node) - _ANNOTATIONS - {"type", "maxProperties", "additionalProperties"} or not isinstance(extra, dict) \
-                or set(extra) - _ANNOTATIONS - {"type"} or not set(_kinds(extra)) <= set(_FREE_FORM_TYPES):
+        if set(node) - ANNOTATIONS - {"type", "maxProperties", "additionalProperties"} or not isinstance(extra, dict) \
+                or set(extra) - ANNOTATIONS - {"type"} or not set(schema_types(extra)) <= set(_FREE_FORM_TYPES):
             raise Unsupported(f"{name}: free-form object keywords")
-        values = Union[tuple(t for k in _kinds(extra) for t in _FREE_FORM_TYPES[k])]
+        values = Union[tuple(t for k in schema_types(extra) for t in _FREE_FORM_TYPES[k])]
         return Annotated[dict[str, values], Meta(max_length=node.get("maxProperties"))]
 
     def decode_lines(self, lines: Sequence[bytes]) -> list | None:
