@@ -28,7 +28,7 @@ def pseudonymized_batches(events: int, batch: int = 1000) -> tuple[list[pa.Table
     tables = []
     for start in range(0, len(lines), batch):
         valid = validate_batch([(b"\n".join(lines[start:start + batch]), {})])
-        tables.append(pseudonymize_batch(valid.events, policy, ring).table)
+        tables.append(pseudonymize_batch(valid.events, policy, ring, columns=valid.columns).table)
     return tables, policy
 
 
