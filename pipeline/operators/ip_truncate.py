@@ -171,6 +171,8 @@ def _non_global_ranges() -> tuple[np.ndarray, np.ndarray]:
     range, taking every network from the stdlib's own table.
     """
     bounds = {0}
+    # A private table of the stdlib (3.11–3.13); were it gone, the ranges below would miss networks, so the
+    # operator then classifies every address with parse_ip instead (see _truncate_many).
     for value in vars(ipaddress._IPv4Constants).values():
         for item in value if isinstance(value, (list, tuple, set, frozenset)) else [value]:
             if isinstance(item, (ipaddress.IPv4Address, ipaddress.IPv4Network)):
@@ -239,7 +241,8 @@ class IpTruncate(Operator):
 
     def _truncate_many(self, texts: list[str]) -> list[tuple[str | None, str | None]]:
         """_truncate of each text: plain dotted quads a column at a time, everything else one by one."""
-        if len(texts) < VECTORIZE_FROM:
+        ranges_known = hasattr(ipaddress, "_IPv4Constants")  # the table _non_global_ranges reads
+        if len(texts) < VECTORIZE_FROM or (self.params.reject_non_global and not ranges_known):
             return [self._truncate(text) for text in texts]
         plain, addresses = parse_dotted_quads(pa.array(texts, type=pa.string()))
         rejected = plain & non_global_ipv4(addresses) if self.params.reject_non_global else np.zeros_like(plain)

@@ -121,6 +121,16 @@ ip_params = st.fixed_dictionaries({"ipv4_prefix": st.integers(0, 32), "ipv6_pref
                                    "reject_non_global": st.booleans()})
 
 
+def test_without_the_stdlib_range_table_every_address_is_classified_one_by_one(monkeypatch):
+    op = IpTruncate("ip", IpTruncateParams(), "net")
+    expected = [op._truncate(text) for text in TRICKY]
+    monkeypatch.delattr(ipaddress, "_IPv4Constants")  # a Python release without the private table
+    with mock.patch.object(ip_truncate, "parse_dotted_quads", side_effect=AssertionError("vectorized path taken")):
+        result = op.apply(pa.array(TRICKY), None)
+    assert result.columns["net"].to_pylist() == [prefix for prefix, _ in expected]
+    assert result.rejects == {row: (INVALID_IP, reason) for row, (_, reason) in enumerate(expected) if reason}
+
+
 @pytest.mark.parametrize("vectorize_from", [0, VECTORIZE_FROM])  # every miss vectorized / as in production
 @settings(max_examples=300, deadline=None)
 @given(st.lists(ip_texts, max_size=60), ip_params, st.integers(0, 3))
