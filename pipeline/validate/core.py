@@ -224,6 +224,8 @@ def _typed_envelope(payload: bytes, typed: TypedSchema, earliest: int,
     if decoded is None:
         return None
     struct = typed.to_arrow(decoded)
+    if not typed.patterns_hold(struct):
+        return None
     times = column_times_ms(struct.field("occurred_at"), np.ones(len(lines), dtype=bool))
     if None in times or min(times) < earliest or max(times) > latest:
         return None

@@ -41,7 +41,7 @@ def schema_types(node: dict) -> list[str]:
     return [kinds] if isinstance(kinds, str) else list(kinds)
 
 
-def _safe_pattern(pattern: str) -> str:
+def re2_safe_pattern(pattern: str) -> str:
     text = pattern.replace("\\.", "")
     if not set(text) <= _SAFE_PATTERN_CHARS or "\\" in text:
         raise Unsupported(f"pattern {pattern!r} may mean something else in RE2")
@@ -84,7 +84,7 @@ def _leaf(path: tuple[str, ...], node: dict, required: bool) -> _Leaf:
         elif scalar[0] == "string" and key == "maxLength":
             leaf.checks.append(lambda a, n=value: pc.less_equal(pc.utf8_length(a), n))
         elif scalar[0] == "string" and key == "pattern":
-            leaf.checks.append(lambda a, p=_safe_pattern(value): pc.match_substring_regex(a, p))
+            leaf.checks.append(lambda a, p=re2_safe_pattern(value): pc.match_substring_regex(a, p))
         elif scalar[0] == "string" and key == "format" and value in FORMATS:
             leaf.checks.append(lambda a, p=FORMATS[value]: pc.match_substring_regex(a, p))
         elif scalar[0] == "string" and key == "enum" and all(isinstance(v, str) or v is None for v in value):

@@ -12,9 +12,10 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 from msgspec import UNSET, Meta, UnsetType
 
-from pipeline.validate.fast import ANNOTATIONS, FORMATS, Unsupported, schema_types
+from pipeline.validate.fast import ANNOTATIONS, FORMATS, Unsupported, re2_safe_pattern, schema_types
 
 # fastjsonschema rewrites every unescaped `$` of a pattern to `\Z` before Python's `re` searches with it; msgspec
 # searches with `re` too, so the same rewrite gives the same match set (same regex as fastjsonschema's draft04).
@@ -32,30 +33,39 @@ def _name(name: str) -> str:
     return name
 
 
-def _scalar(path: str, node: dict) -> tuple[Any, pa.DataType]:
-    """(msgspec annotation without null, Arrow type) of a string or number node; Unsupported otherwise."""
+def _scalar(path: str, node: dict) -> tuple[Any, pa.DataType, str | None]:
+    """(msgspec annotation without null, Arrow type, pattern checked column-wise or None) of a string or number
+    node; Unsupported otherwise."""
     scalar = [k for k in schema_types(node) if k != "null"]
     keywords = set(node) - ANNOTATIONS - {"type"}
     if scalar == ["string"]:
         if "enum" in node:
             if keywords != {"enum"} or not all(isinstance(v, str) or v is None for v in node["enum"]):
                 raise Unsupported(f"{path}: enum with other keywords or values")
-            return Literal[tuple(v for v in node["enum"] if v is not None)], pa.string()
+            return Literal[tuple(v for v in node["enum"] if v is not None)], pa.string(), None
         if keywords - {"minLength", "maxLength", "pattern", "format"} or ("pattern" in node and "format" in node):
             raise Unsupported(f"{path}: keywords {sorted(keywords)}")
         if "format" in node and node["format"] not in FORMATS:
             raise Unsupported(f"{path}: format {node['format']!r}")
         pattern = node.get("pattern", FORMATS.get(node.get("format")))
-        meta = Meta(min_length=node.get("minLength"), max_length=node.get("maxLength"),
-                    pattern=None if pattern is None else _DOLLAR.sub(r"\\Z", pattern))
-        return Annotated[str, meta], pa.string()
+        if pattern is not None and "format" not in node:
+            try:
+                re2_safe_pattern(pattern)
+            except Unsupported:  # may mean something else in RE2: msgspec searches with Python's re, per value
+                meta = Meta(min_length=node.get("minLength"), max_length=node.get("maxLength"),
+                            pattern=_DOLLAR.sub(r"\\Z", pattern))
+                return Annotated[str, meta], pa.string(), None
+        # Checked afterwards on the whole column with RE2 (Arrow compute): a per-value Python regex search cost
+        # more than the rest of the decode. FORMATS are written for RE2 (ASCII digits, `$` = end of text).
+        meta = Meta(min_length=node.get("minLength"), max_length=node.get("maxLength"))
+        return Annotated[str, meta], pa.string(), pattern
     if scalar == ["number"]:
         if keywords - {"minimum", "maximum"}:
             raise Unsupported(f"{path}: keywords {sorted(keywords)}")
         bounds = [node[k] for k in ("minimum", "maximum") if k in node]
         if any(not isinstance(b, (int, float)) or abs(b) >= 2**53 for b in bounds):
             raise Unsupported(f"{path}: bounds beyond float64's exact integers")  # int → float could cross them
-        return Annotated[float, Meta(ge=node.get("minimum"), le=node.get("maximum"))], pa.float64()
+        return Annotated[float, Meta(ge=node.get("minimum"), le=node.get("maximum"))], pa.float64(), None
     raise Unsupported(f"{path}: type {schema_types(node)}")
 
 
@@ -78,6 +88,7 @@ class _Column:
     arrow: pa.DataType
     may_be_unset: bool
     children: tuple[_Column, ...] = ()
+    pattern: str | None = None  # RE2 pattern every non-null value must match (searched, as JSON Schema does)
 
 
 class TypedSchema:
@@ -117,11 +128,11 @@ class TypedSchema:
                 fields.append((name, msgspec.Raw) if name in required else (name, msgspec.Raw, UNSET))
                 self.free_form.append(name)
             else:
-                annotation, arrow = _scalar(name, node)
+                annotation, arrow, pattern = _scalar(name, node)
                 nullable = nullable and (node.get("enum") is None or None in node["enum"])
                 field = _field(name, annotation, nullable, name in required)
                 fields.append(field)
-                self.columns.append(_Column(name, arrow, len(field) == 3 and field[2] is UNSET))
+                self.columns.append(_Column(name, arrow, len(field) == 3 and field[2] is UNSET, pattern=pattern))
         # Unknown fields are refused, not skipped: msgspec skips a value without reading it (invalid UTF-8 or an
         # overflowing number there would pass), while the reference parse (orjson) reads and refuses it. gc=False:
         # an event holds only strings, numbers and these structs, so no cycles, and the garbage collector need not
@@ -145,11 +156,11 @@ class TypedSchema:
             raise Unsupported(f"{name}: a required property is not declared")
         fields, children = [], []
         for child, sub in node["properties"].items():
-            annotation, arrow = _scalar(f"{name}.{_name(child)}", sub)
+            annotation, arrow, pattern = _scalar(f"{name}.{_name(child)}", sub)
             nullable = "null" in schema_types(sub) and (sub.get("enum") is None or None in sub["enum"])
             field = _field(child, annotation, nullable, child in required)
             fields.append(field)
-            children.append(_Column(child, arrow, len(field) == 3 and field[2] is UNSET))
+            children.append(_Column(child, arrow, len(field) == 3 and field[2] is UNSET, pattern=pattern))
         struct = msgspec.defstruct(f"Typed_{name}", fields, kw_only=True, forbid_unknown_fields=True, gc=False)
         return struct, _Column(name, pa.null(), False, tuple(children))
 
@@ -175,6 +186,19 @@ class TypedSchema:
         index = {f: i for i, f in enumerate(self.event_type.__struct_fields__)}
         arrays = [self._array(column, columns[index[column.name]], len(events)) for column in self.columns]
         return pa.StructArray.from_arrays(arrays, fields=list(self.arrow_type))
+
+    def patterns_hold(self, struct: pa.StructArray) -> bool:
+        """Whether every non-null value of `to_arrow`'s columns matches its column's pattern."""
+        for column in self.columns:
+            for child in column.children or (column,):
+                if child.pattern is None:
+                    continue
+                values = struct.field(column.name)
+                if column.children:
+                    values = values.field(child.name)  # null under a null parent (to_arrow fills blanks)
+                if pc.all(pc.match_substring_regex(values, child.pattern)).as_py() is False:  # nulls skipped
+                    return False
+        return True
 
     def _array(self, column: _Column, values: tuple, size: int) -> pa.Array:
         if column.may_be_unset:

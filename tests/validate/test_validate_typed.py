@@ -102,6 +102,18 @@ def test_byte_mutations_are_typed_only_when_the_reference_accepts_them(data):
     assert_same(bytes(line))
 
 
+@pytest.mark.parametrize("path, value", [
+    ("event_id", "abcdefgh\n"), ("event_id", "abcdefg!x"), ("app.version", "2.4.1\n"), ("app.version", "٣.٤"),
+    ("device.screen", "1080x2400\n"), ("device.screen", "1080X2400"), ("occurred_at", "2026-11-20T10:00:00Z\n"),
+    ("occurred_at", "٢٠٢٦-11-20T10:00:00Z"), ("occurred_at", "2026-02-30T10:00:00Z"),
+])
+def test_pattern_violations_are_left_to_the_reference(path, value):
+    # Patterns are checked column-wise with RE2 after the decode: a miss there must send the envelope back.
+    payload = LINE + b"\n" + dumps(mutate(GOOD[1], path, value))
+    assert not typed_taken(payload)
+    assert_same(payload)
+
+
 @pytest.mark.parametrize("depth", [1000, 1030])
 def test_deep_nesting_in_unknown_fields_matches_the_reference(depth):
     # Around orjson's depth limit (1024): msgspec's is lower, so these lines take the reference path.
