@@ -60,11 +60,11 @@ class Allowlist(Operator):
     def apply(self, values: list, ctx: BatchContext) -> OperatorResult:
         # Rows often hold the very same object (the typed decode parses each distinct JSON text once): computed
         # once per object, then spread by identity, without printing every row.
-        by_id = {id(obj): obj for obj in values}
+        ids = list(map(id, values))
+        by_id = dict(zip(ids, values))
         if len(by_id) < len(values):
-            distinct = list(by_id.values())
-            results = dict(zip(by_id, self._distinct_results(distinct)))
-            return OperatorResult({self.output: pa.array([results[id(obj)] for obj in values], type=pa.string())})
+            results = dict(zip(by_id, self._distinct_results(list(by_id.values()))))
+            return OperatorResult({self.output: pa.array(list(map(results.__getitem__, ids)), type=pa.string())})
         return OperatorResult({self.output: pa.array(self._distinct_results(values), type=pa.string())})
 
     def _distinct_results(self, values: list) -> list:
