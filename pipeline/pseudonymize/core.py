@@ -20,8 +20,8 @@ from pipeline.operators.base import BatchContext
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.validate.core import EVENT_RAW, EVENT_TIME_MS
 from pipeline.validate.fast import convert_rows
-from pipeline.validate.typed import TypedEvents
 from pipeline.validate.rejects import INVALID_VALUE, Reject
+from pipeline.validate.typed import TypedEvents
 
 NO_KEY = "no_key_for_event_time"
 _DAY_MS = 86_400_000

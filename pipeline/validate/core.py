@@ -121,22 +121,23 @@ def validate_batch(payloads: Iterable[tuple[bytes, dict]], *, now: dt.datetime |
     check = fast_check() if use_fast else None
     typed = typed_schema() if use_fast and check is not None else None
     parts: list[pa.StructArray] | None = [] if check is not None else None
-    typed_parts: list[TypedEvents] = []  # while every envelope so far was typed; else their dicts are in events
-    all_typed = True
+    # Typed envelopes whose dicts stay unbuilt, while every envelope so far was typed; None after the first that
+    # was not (from then on every event is a dict in batch.events, in envelope order).
+    typed_parts: list[TypedEvents] | None = []
     for payload, source in payloads:
         clean = _typed_envelope(payload, typed, earliest, latest) if typed is not None else None
         if clean is not None:
             typed_events, struct = clean
-            if all_typed:  # keep the dicts unbuilt
+            if typed_parts is not None:
                 typed_parts.append(typed_events)
             else:
                 batch.events.extend(typed_events)
             if parts is not None:
                 parts.append(struct)
             continue
-        if all_typed and typed_parts:  # the first envelope that is not typed: build the dicts before its events
+        if typed_parts:  # the first envelope that is not typed: build the dicts before its events
             batch.events.extend(TypedEvents.concat(typed_parts))
-        all_typed = False
+        typed_parts = None
         events, rejects = split_envelope_with_bytes(payload)
         for reject in rejects:
             reject.source = source
@@ -198,7 +199,7 @@ def validate_batch(payloads: Iterable[tuple[bytes, dict]], *, now: dt.datetime |
                 parts = None
             else:
                 parts.append(_with_times(struct.take(pa.array(kept, pa.int32())), kept_times))
-    if all_typed and typed_parts:
+    if typed_parts:
         batch.events = TypedEvents.concat(typed_parts)
     if parts is not None and batch.events:
         batch.columns = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)

@@ -69,6 +69,15 @@ def _scalar(path: str, node: dict) -> tuple[Any, pa.DataType, str | None]:
     raise Unsupported(f"{path}: type {schema_types(node)}")
 
 
+def _nullable(node: dict) -> bool:
+    """Whether null is valid: the type allows it and, for an enum, the enum lists it."""
+    return "null" in schema_types(node) and (node.get("enum") is None or None in node["enum"])
+
+
+def _may_be_unset(field: tuple) -> bool:
+    return len(field) == 3 and field[2] is UNSET
+
+
 def _field(name: str, annotation: Any, nullable: bool, required: bool) -> tuple:
     """A defstruct field: absent is allowed as None when null is, as UNSET when only absence is."""
     if nullable:
@@ -115,7 +124,7 @@ class TypedSchema:
                 fields.append(_field(name, Literal[node["const"]], False, False))  # stricter than const: sound
                 continue
             kinds = schema_types(node)
-            nullable = "null" in kinds
+            nullable = _nullable(node)
             if "object" in kinds and "properties" in node:
                 struct, column = self._object(name, node)
                 fields.append(_field(name, struct, nullable, name in required))
@@ -124,15 +133,15 @@ class TypedSchema:
                 # Read as raw JSON text, then each distinct text decoded (strictly) once: objects like event
                 # properties repeat across events, and rows with equal text share one dict.
                 value_type = self._free_form(name, node)
-                self._free_form_decoders[name] = msgspec.json.Decoder(Union[value_type, None] if nullable else value_type)
+                self._free_form_decoders[name] = msgspec.json.Decoder(
+                    Union[value_type, None] if nullable else value_type)
                 fields.append((name, msgspec.Raw) if name in required else (name, msgspec.Raw, UNSET))
                 self.free_form.append(name)
             else:
                 annotation, arrow, pattern = _scalar(name, node)
-                nullable = nullable and (node.get("enum") is None or None in node["enum"])
-                field = _field(name, annotation, nullable, name in required)
+                field = _field(name, annotation, _nullable(node), name in required)
                 fields.append(field)
-                self.columns.append(_Column(name, arrow, len(field) == 3 and field[2] is UNSET, pattern=pattern))
+                self.columns.append(_Column(name, arrow, _may_be_unset(field), pattern=pattern))
         # Unknown fields are refused, not skipped: msgspec skips a value without reading it (invalid UTF-8 or an
         # overflowing number there would pass), while the reference parse (orjson) reads and refuses it. gc=False:
         # an event holds only strings, numbers and these structs, so no cycles, and the garbage collector need not
@@ -140,6 +149,7 @@ class TypedSchema:
         self.event_type = msgspec.defstruct("TypedEvent", fields, kw_only=True, forbid_unknown_fields=True, gc=False)
         self.arrow_type = pa.struct([pa.field(c.name, self._arrow(c)) for c in self.columns])
         self._decode = msgspec.json.Decoder(self.event_type).decode
+        self._field_index = {f: i for i, f in enumerate(self.event_type.__struct_fields__)}
 
     @staticmethod
     def _arrow(column: _Column) -> pa.DataType:
@@ -157,10 +167,9 @@ class TypedSchema:
         fields, children = [], []
         for child, sub in node["properties"].items():
             annotation, arrow, pattern = _scalar(f"{name}.{_name(child)}", sub)
-            nullable = "null" in schema_types(sub) and (sub.get("enum") is None or None in sub["enum"])
-            field = _field(child, annotation, nullable, child in required)
+            field = _field(child, annotation, _nullable(sub), child in required)
             fields.append(field)
-            children.append(_Column(child, arrow, len(field) == 3 and field[2] is UNSET, pattern=pattern))
+            children.append(_Column(child, arrow, _may_be_unset(field), pattern=pattern))
         struct = msgspec.defstruct(f"Typed_{name}", fields, kw_only=True, forbid_unknown_fields=True, gc=False)
         return struct, _Column(name, pa.null(), False, tuple(children))
 
@@ -183,8 +192,7 @@ class TypedSchema:
     def to_arrow(self, events: list) -> pa.StructArray:
         """The decoded events' typed fields as one struct array of `arrow_type` (absent and null are null)."""
         columns = list(zip(*map(msgspec.structs.astuple, events)))  # one tuple per field, C-level transpose
-        index = {f: i for i, f in enumerate(self.event_type.__struct_fields__)}
-        arrays = [self._array(column, columns[index[column.name]], len(events)) for column in self.columns]
+        arrays = [self._array(column, columns[self._field_index[column.name]]) for column in self.columns]
         return pa.StructArray.from_arrays(arrays, fields=list(self.arrow_type))
 
     def patterns_hold(self, struct: pa.StructArray) -> bool:
@@ -200,20 +208,21 @@ class TypedSchema:
                     return False
         return True
 
-    def _array(self, column: _Column, values: tuple, size: int) -> pa.Array:
+    def _array(self, column: _Column, values: tuple) -> pa.Array:
         if column.may_be_unset:
             values = [None if v is UNSET else v for v in values]
         if not column.children:
             return pa.array(values, type=column.arrow)
         absent = [v is None or v is UNSET for v in values]
-        if any(absent):
+        some_absent = any(absent)
+        if some_absent:
             blank = (None,) * len(column.children)
             rows = [blank if a else msgspec.structs.astuple(v) for v, a in zip(values, absent)]
         else:
             rows = list(map(msgspec.structs.astuple, values))
         children = list(zip(*rows)) if rows else [()] * len(column.children)
-        arrays = [self._array(child, children[i], size) for i, child in enumerate(column.children)]
-        mask = pa.array(absent, pa.bool_()) if any(absent) else None
+        arrays = [self._array(child, children[i]) for i, child in enumerate(column.children)]
+        mask = pa.array(absent, pa.bool_()) if some_absent else None
         return pa.StructArray.from_arrays(arrays, fields=list(self._arrow(column)), mask=mask)
 
     def free_form_values(self, events: list, name: str) -> list | None:

@@ -131,23 +131,25 @@ def test_late_and_future_events_are_left_to_the_reference_path():
     assert_same(payload)
 
 
-def test_typed_events_build_the_reference_dicts_on_demand():
-    lines = list(TelemetryGenerator(3, end=NOW - dt.timedelta(minutes=10), hours=2).lines(300))
+def typed_and_reference(seed: int, count: int):
+    """One clean generated envelope validated typed (checked to be) and by the reference path."""
+    lines = list(TelemetryGenerator(seed, end=NOW - dt.timedelta(minutes=10), hours=2).lines(count))
     payload = b"\n".join(lines)
     typed = validate_batch([(payload, {})], now=NOW)
     reference = validate_batch([(payload, {})], now=NOW, use_fast=False)
     assert isinstance(typed.events, TypedEvents)
+    return typed, reference
+
+
+def test_typed_events_build_the_reference_dicts_on_demand():
+    typed, reference = typed_and_reference(3, 300)
     assert list(typed.events) == reference.events
     assert typed.events[3] is typed.events[3]  # built once: a caller's change to an event sticks
     assert typed.events[1:3] == reference.events[1:3]
 
 
 def test_kernel_output_from_typed_events_equals_the_reference_dicts():
-    lines = list(TelemetryGenerator(8, end=NOW - dt.timedelta(minutes=10), hours=2).lines(1000))
-    payload = b"\n".join(lines)
-    typed = validate_batch([(payload, {})], now=NOW)
-    reference = validate_batch([(payload, {})], now=NOW, use_fast=False)
-    assert isinstance(typed.events, TypedEvents)
+    typed, reference = typed_and_reference(8, 1000)
     policy, ring = load_policy(), ephemeral_ring("monthly", NOW)
     fast = pseudonymize_batch(typed.events, policy, ring, {}, {}, columns=typed.columns)
     slow = pseudonymize_batch(reference.events, policy, ring, {}, {})
