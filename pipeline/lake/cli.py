@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from pipeline.keys.ring import KeyRing, KeyRingError
 from pipeline.lake.compaction import CompactionError, compact_zone
 from pipeline.lake.erasure import ErasureError, forget as forget_person
-from pipeline.lake.layout import ZONES
+from pipeline.lake.layout import RESTRICTED, SHAREABLE, ZONES
 from pipeline.lake.query import QueryError, format_table, run_query
 from pipeline.lake.report import ReportError, build_report
 from pipeline.lake.retention import RetentionError, apply_retention, load_retention
@@ -125,13 +125,20 @@ def retention_command(data_dir, policy, today, dry_run):
               help="write the result here (required for parquet)")
 @click.option("--max-rows", default=100, show_default=True, type=click.IntRange(min=1),
               help="rows shown by --format table")
+@click.option("--zone", type=click.Choice([SHAREABLE, RESTRICTED]), default=SHAREABLE, show_default=True,
+              help="shareable: views aggregates, window_stats; restricted: also `events` (pseudonymized rows; "
+                   "needs read access to that zone; every query is audited)")
 @_one_line_errors
-def query_command(sql, data_dir, fmt, out, max_rows):
-    """Run SQL over the views `events` (pseudonymized, restricted), `aggregates` and `window_stats`."""
+def query_command(sql, data_dir, fmt, out, max_rows, zone):
+    """Run one SELECT over the lake views (`aggregates`, `window_stats`; `events` with --zone restricted).
+
+    Only the lake's own Parquet files can be read: no other files, COPY, ATTACH or extensions. The DLQ is
+    never queryable.
+    """
     data_dir = _existing(data_dir)
     if fmt == "parquet" and out is None:
         raise click.ClickException("--format parquet needs --out FILE")
-    result = run_query(data_dir, sql)
+    result = run_query(data_dir, sql, zone=zone)
     if fmt == "parquet":
         pq.write_table(result, out, compression="zstd")
     elif fmt == "csv":
