@@ -1,8 +1,8 @@
 """Cells of a DP release: the policy's fixed public domain (`dp` mode) or the data's own fine cells (`both`).
 
-Columns are the partition column then the quasi-identifiers, in policy order (the kanon cell layout). In the
-public domain a listed value stays (an h3 value raised to the listed resolution first), any other value becomes
-'other', and a column the domain does not list is '*'. Every cell of that product is released every window,
+Columns are the partition column then the cell attributes (quasi-identifiers, then dimensions: the kanon cell
+layout). In the public domain a listed value stays (an h3 value raised to the listed resolution first), any other
+value becomes 'other', and a column the domain does not list is '*'. Every cell of that product is released every window,
 whether or not the data has it, so which cells appear says nothing about anyone.
 """
 
@@ -44,13 +44,13 @@ def _combine(indices: list[np.ndarray], radices: list[int]) -> np.ndarray:
 
 def public_domain(config: KAnonSection) -> tuple[list[list[str]], tuple[int, ...]]:
     """Per column the public values (+ 'other', or just '*'), and each quasi-identifier's published level."""
-    names = [config.partition_column, *config.quasi_identifiers]
+    names = [config.partition_column, *config.cell_attributes]
     values, qi_levels = [], []
     for name in names:
         column = config.dp.domain.get(name)
         values.append(list(dict.fromkeys(column.values)) + [OTHER] if column else [STAR])
         if name != config.partition_column:
-            hierarchy = config.quasi_identifiers[name]
+            hierarchy = config.cell_attributes[name]
             if column is None:
                 qi_levels.append(levels(hierarchy))
             elif column.h3_resolution is not None:
@@ -63,7 +63,7 @@ def public_domain(config: KAnonSection) -> tuple[list[list[str]], tuple[int, ...
 def domain_codes(columns: Sequence, config: KAnonSection) -> tuple[np.ndarray, int]:
     """Rows (one sequence per column, kanon order) → public-domain cell codes, and the domain's size."""
     domain, qi_levels = public_domain(config)
-    names = [config.partition_column, *config.quasi_identifiers]
+    names = [config.partition_column, *config.cell_attributes]
     indices = []
     for position, (name, column_values, public) in enumerate(zip(names, columns, domain)):
         index, uniques = _encode(column_values)
@@ -72,7 +72,7 @@ def domain_codes(columns: Sequence, config: KAnonSection) -> tuple[np.ndarray, i
             continue
         resolution = config.dp.domain[name].h3_resolution
         if resolution is not None:
-            hierarchy = config.quasi_identifiers[name]
+            hierarchy = config.cell_attributes[name]
             level = qi_levels[position - 1]
             uniques = [generalize(hierarchy, u, level) for u in uniques]
         lookup = {value: i for i, value in enumerate(public)}
@@ -106,7 +106,7 @@ def observed_cells(columns: Sequence, config: KAnonSection) -> CellCodes:
             code, index = divmod(code, max(len(dictionary), 1))
             parts.append(dictionary[index])
         cells.append(tuple(reversed(parts)))
-    return CellCodes(codes.astype(np.int64), cells, tuple(0 for _ in config.quasi_identifiers))
+    return CellCodes(codes.astype(np.int64), cells, tuple(0 for _ in config.cell_attributes))
 
 
 def cell_key(cell: tuple[str, ...]) -> str:

@@ -58,7 +58,7 @@ def window_epsilon(config: KAnonSection, share: float = 1.0) -> float:
 
 def release_dp(columns: Sequence, subjects, events=None, *, config: KAnonSection, mode: str = "dp",
                share: float = 1.0) -> DPWindowRelease:
-    """`columns`: per row the partition column then each quasi-identifier; `subjects`: int64 person ids;
+    """`columns`: per row the partition column then each cell attribute; `subjects`: int64 person ids;
     `events`: events of that person in that row's cell (default 1: event-level rows)."""
     if mode not in MODES:
         raise ValueError(f"unknown DP release mode {mode!r}; modes are {', '.join(MODES)}")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.keys.ring import PERIODS
 
@@ -92,17 +93,31 @@ class KAnonSection(Strict):
     rollup_order: list[str] = Field(
         ["geo_h3", "geo_h3", "app_major", "device_class", "os_family", "geo_h3"],
         description="each entry raises that quasi-identifier one level; cells still under k after the last are suppressed")
+    dimensions: dict[str, Hierarchy] = Field(
+        default_factory=dict,
+        description="analysis columns (e.g. service, screen, status) kept in the cells beside the quasi-identifiers; "
+                    "they take part in the k check and roll up like them (name them in rollup_order)")
     release: Literal["k_anonymity", "dp", "both"] = Field(
         "k_anonymity", description="k_anonymity: exact counts of cells with ≥ k people; dp: noisy counts on the public "
                                    "domain; both: cells chosen by a noisy threshold ≥ k, noisy counts (docs/dp.md)")
     dp: DPSection = DPSection()
 
+    @property
+    def cell_attributes(self) -> dict[str, Hierarchy]:
+        """Every generalized column of a cell, in cell order: quasi-identifiers, then dimensions."""
+        return {**self.quasi_identifiers, **self.dimensions}
+
     @model_validator(mode="after")
     def _rollup_matches_hierarchies(self):
+        both = sorted(set(self.quasi_identifiers) & set(self.dimensions))
+        if both:
+            raise ValueError(f"{both[0]!r} is both a quasi-identifier and a dimension; name it once")
+        if self.partition_column in self.dimensions:
+            raise ValueError("partition_column must not be a generalized dimension")
         for name in self.rollup_order:
-            if name not in self.quasi_identifiers:
-                raise ValueError(f"rollup_order names {name!r}, which is not a quasi-identifier")
-        for name, hierarchy in self.quasi_identifiers.items():
+            if name not in self.cell_attributes:
+                raise ValueError(f"rollup_order names {name!r}, which is not a quasi-identifier or dimension")
+        for name, hierarchy in self.cell_attributes.items():
             steps = self.rollup_order.count(name)
             levels = len(hierarchy.resolutions) + 1 if hierarchy.kind == "h3" else 1
             if steps > levels:
@@ -115,11 +130,11 @@ class KAnonSection(Strict):
     def _dp_domain_matches(self) -> None:
         size = 1
         for name, column in self.dp.domain.items():
-            if name != self.partition_column and name not in self.quasi_identifiers:
+            if name != self.partition_column and name not in self.cell_attributes:
                 raise ValueError(f"kanon.dp.domain names {name!r}, which is neither the partition column nor a "
-                                 "quasi-identifier")
+                                 "quasi-identifier or dimension")
             if column.h3_resolution is not None:
-                hierarchy = self.quasi_identifiers.get(name)
+                hierarchy = self.cell_attributes.get(name)
                 if hierarchy is None or hierarchy.kind != "h3" or column.h3_resolution not in hierarchy.resolutions:
                     raise ValueError(f"kanon.dp.domain.{name}.h3_resolution must be one of the h3 hierarchy's "
                                      "resolutions")
@@ -136,6 +151,15 @@ class RetentionSection(Strict):
     window_stats_days: int = Field(730, gt=0)
 
 
+class DistrictsSection(Strict):
+    """Where a deployment's district polygons are (see pipeline/hierarchies/districts.py)."""
+
+    geojson: str = Field(..., min_length=1, description="GeoJSON FeatureCollection of (Multi)Polygons, one per "
+                         "district; a relative path is taken from the working directory")
+    name_property: str = Field("name", description="feature property holding the district name")
+    city: str = Field("city", min_length=1, description="label of the level above the districts")
+
+
 class Policy(Strict):
     """A deployment's privacy policy. `version` is written into every output row."""
 
@@ -146,3 +170,16 @@ class Policy(Strict):
     validation: ValidationSection = ValidationSection()
     kanon: KAnonSection = KAnonSection()
     retention: RetentionSection = RetentionSection()
+    timezone: str = Field("Asia/Almaty", description="IANA zone of the deployment: local days, hours of day and "
+                          "weekdays in the report, query views and extract date hierarchies (docs/columns.md)")
+    districts: DistrictsSection | None = Field(None, description="the deployment's district polygons (GeoJSON): "
+                                               "H3 cells roll up cell → district → city in reports and extracts")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}; give an IANA name such as Asia/Almaty") from None
+        return name
