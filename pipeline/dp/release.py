@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 
 from pipeline.dp.bounding import bound_contributions, cell_totals
 from pipeline.dp.domain import cell_key, domain_cells, domain_codes, observed_cells
@@ -51,6 +52,12 @@ class DPWindowRelease:
         return sum(s.delta for s in self.spends)
 
 
+def _filter(column, keep: np.ndarray):
+    if isinstance(column, (pa.Array, pa.ChunkedArray)):
+        return column.filter(pa.array(keep))
+    return np.asarray(column, dtype=object)[keep]
+
+
 def window_epsilon(config: KAnonSection, share: float = 1.0) -> float:
     """ε one call of `release_dp` spends (the ledger checks it against the period's budget before releasing)."""
     return config.dp.epsilon_per_window * share
@@ -66,6 +73,12 @@ def release_dp(columns: Sequence, subjects, events=None, *, config: KAnonSection
     epsilon = window_epsilon(config, share)
     eps_events, eps_users = epsilon * params.events_share, epsilon * params.users_share
     eps_cut = epsilon - eps_events - eps_users
+    subjects = np.asarray(subjects, dtype=np.int64)
+    if len(subjects) and subjects.min() < 0:  # rows without any identifier cannot be bounded: they never count
+        keep = subjects >= 0
+        columns = [_filter(column, keep) for column in columns]
+        events = None if events is None else np.asarray(events)[keep]
+        subjects = subjects[keep]
     if mode == "dp":
         codes, size = domain_codes(columns, config)
         cells = domain_cells(config)
