@@ -130,13 +130,16 @@ def publish(file: Path, bootstrap: str, events_per_envelope: int) -> None:
 @click.option("--input", "input_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
 @_data_dir_option
 @click.option("--k", type=int, default=None, help="override the policy's k")
+@click.option("--release", type=click.Choice(["k_anonymity", "dp", "both"]), default=None,
+              help="override the policy's kanon.release (docs/dp.md)")
 @click.option("--malformed", type=float, default=0.02, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
-def demo(count, input_file, data_dir, k, malformed, seed) -> None:
+def demo(count, input_file, data_dir, k, release, malformed, seed) -> None:
     """Embedded broker + worker + synthetic events end to end, then a summary."""
     from pipeline.demo import run_demo
     _configure_logging("text", "WARNING")
-    summary = run_demo(data_dir=data_dir, events=count, input_file=input_file, k=k, malformed=malformed, seed=seed)
+    summary = run_demo(data_dir=data_dir, events=count, input_file=input_file, k=k, malformed=malformed, seed=seed,
+                       release=release)
     click.echo(summary.render())
 
 

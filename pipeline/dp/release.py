@@ -64,9 +64,10 @@ def window_epsilon(config: KAnonSection, share: float = 1.0) -> float:
 
 
 def release_dp(columns: Sequence, subjects, events=None, *, config: KAnonSection, mode: str = "dp",
-               share: float = 1.0) -> DPWindowRelease:
+               share: float = 1.0, partition_values=None) -> DPWindowRelease:
     """`columns`: per row the partition column then each cell attribute; `subjects`: int64 person ids;
-    `events`: events of that person in that row's cell (default 1: event-level rows)."""
+    `events`: events of that person in that row's cell (default 1: event-level rows); `partition_values`: the
+    partition column's values this call publishes in `dp` mode (default: all of the public domain)."""
     if mode not in MODES:
         raise ValueError(f"unknown DP release mode {mode!r}; modes are {', '.join(MODES)}")
     params = config.dp
@@ -80,8 +81,8 @@ def release_dp(columns: Sequence, subjects, events=None, *, config: KAnonSection
         events = None if events is None else np.asarray(events)[keep]
         subjects = subjects[keep]
     if mode == "dp":
-        codes, size = domain_codes(columns, config)
-        cells = domain_cells(config)
+        codes, size = domain_codes(columns, config, partition_values)
+        cells = domain_cells(config, partition_values)
     else:
         cells = observed_cells(columns, config)
         codes, size = cells.codes, len(cells.cells)

@@ -32,6 +32,7 @@ Cell = tuple[str, ...]  # (partition value, qi_1, …, qi_n)
 class CellState:
     events: int = 0
     subjects: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)  # events per subject: kept only for a DP release's bounds
 
 
 @dataclass
@@ -81,6 +82,7 @@ def pre_aggregate(table: pa.Table, config: KAnonSection, time_column: str) -> di
     windows = ((table.column(time_column).cast(pa.int64()).to_numpy() // size_ms) * size_ms).tolist()
     columns = [_strings(table, config.partition_column)] + [_strings(table, q) for q in config.cell_attributes]
     out: dict[tuple[int, Cell], CellState] = {}
+    per_subject = config.release != "k_anonymity"  # DP bounding needs each person's events per cell
     for window, subject, *cell in zip(windows, subject_column(table, config), *columns):
         if subject is None:
             continue  # no person to count: cannot contribute to k (the schema requires a device id, so rare)
@@ -90,6 +92,8 @@ def pre_aggregate(table: pa.Table, config: KAnonSection, time_column: str) -> di
             state = out[key] = CellState()
         state.events += 1
         state.subjects.add(subject)
+        if per_subject:
+            state.counts[subject] = state.counts.get(subject, 0) + 1
     return out
 
 
@@ -136,7 +140,9 @@ def aggregate_schema(config: KAnonSection) -> pa.Schema:
          pa.field(config.partition_column, pa.string())]
         + [pa.field(q, pa.string()) for q in qis] + [pa.field(f"{q}_level", pa.int8()) for q in qis]
         + [pa.field("events", pa.int64()), pa.field("users", pa.int64()), pa.field("k", pa.int32()),
-           pa.field("policy_version", pa.string()), pa.field("event_date", pa.string())])
+           pa.field("policy_version", pa.string()), pa.field("event_date", pa.string())]
+        # which release made the row; ± of the 95 % interval of noisy counts (null: exact k-anonymous counts)
+        + [pa.field("release", pa.string()), pa.field("events_ci95", pa.int64()), pa.field("users_ci95", pa.int64())])
 
 
 STATS_SCHEMA = pa.schema([
@@ -166,7 +172,8 @@ def release_tables(window_ms: int, releases: list[WindowRelease], config: KAnonS
     for i, q in enumerate(qis):
         columns[f"{q}_level"] = [r.levels[i] for r in rows]
     columns.update(events=[r.events for r in rows], users=[r.subjects for r in rows], k=[config.k] * len(rows),
-                   policy_version=[policy_version] * len(rows), event_date=[_date(window_ms)] * len(rows))
+                   policy_version=[policy_version] * len(rows), event_date=[_date(window_ms)] * len(rows),
+                   release=["k_anonymity"] * len(rows), events_ci95=[None] * len(rows), users_ci95=[None] * len(rows))
     aggregates = pa.table(columns, schema=aggregate_schema(config))
     stats = pa.table({
         "window_start": [window_ms], "window_end": [end_ms], "kind": ["window"], "partition": [partition],

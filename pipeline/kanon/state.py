@@ -44,6 +44,14 @@ def parse_batch_id(batch_id: str, fallback_offset: int) -> tuple[str, int]:
     return OTHER_SOURCE, fallback_offset * MAX_CHUNKS_PER_OFFSET
 
 
+def _record(update: CellState) -> list:
+    """[events, subjects] and, for a DP release, each subject's events in the same order."""
+    subjects = sorted(update.subjects)
+    if not update.counts:
+        return [update.events, subjects]
+    return [update.events, subjects, [update.counts[s] for s in subjects]]
+
+
 class KAnonState:
     """Typed access to the table (which holds the serialized truth) with an in-memory index of its keys."""
 
@@ -110,8 +118,7 @@ class KAnonState:
         keys = self.windows(partition)[window]
         if key in keys:
             return  # replayed batch: already counted
-        cells = {orjson.dumps(list(cell)).decode(): [update.events, sorted(update.subjects)]
-                 for cell, update in updates.items()}
+        cells = {orjson.dumps(list(cell)).decode(): _record(update) for cell, update in updates.items()}
         self.table[key] = orjson.dumps({"cells": cells})
         keys.add(key)
 
@@ -124,14 +131,16 @@ class KAnonState:
             if not raw:
                 continue
             value = orjson.loads(raw)
-            for encoded, (events, subjects) in value["cells"].items():
+            for encoded, (events, subjects, *counts) in value["cells"].items():
                 cell = tuple(orjson.loads(encoded))
                 current = cells.get(cell)
                 if current is None:
-                    cells[cell] = CellState(events, set(subjects))
+                    current = cells[cell] = CellState(events, set(subjects))
                 else:
                     current.events += events
                     current.subjects.update(subjects)
+                for subject, count in zip(subjects, counts[0] if counts else ()):
+                    current.counts[subject] = current.counts.get(subject, 0) + count
             if key.startswith(b"d|"):
                 _, _, _, source, order = key.decode().split("|")
                 applied = {source: int(order)}
