@@ -129,8 +129,11 @@ class KAnonSection(Strict):
 
     def _dp_domain_matches(self) -> None:
         size = 1
+        explicit = "domain" in self.dp.model_fields_set  # the default domain may name columns a policy dropped
         for name, column in self.dp.domain.items():
             if name != self.partition_column and name not in self.cell_attributes:
+                if not explicit:
+                    continue
                 raise ValueError(f"kanon.dp.domain names {name!r}, which is neither the partition column nor a "
                                  "quasi-identifier or dimension")
             if column.h3_resolution is not None:
