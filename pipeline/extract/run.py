@@ -63,8 +63,15 @@ def run_extract(*, input_path: Path | None, data_dir: Path | None, zone: str, da
                 if absent:
                     raise ExtractConfigError(f"--columns: unknown column(s) {', '.join(absent)}; "
                                              f"the input has: {', '.join(map(str, frame.columns))}")
-    specs = [explicit.get(c) or defaults.spec_for(c, pd.api.types.is_datetime64_any_dtype(frame[c])) for c in wanted]
+    timestamps = {c for c in wanted if pd.api.types.is_datetime64_any_dtype(frame[c])}
+    specs = [explicit.get(c) or defaults.spec_for(c, c in timestamps) for c in wanted]
     specs += [spec for column, spec in explicit.items() if column not in wanted]
+    # A timestamp on its default ladder is never released raw (UTC, to the millisecond): its finest
+    # level is the first unit in local time, unless --levels says otherwise.
+    bounded = {column for column, _, _ in level_bounds}
+    level_bounds = tuple(level_bounds) + tuple(
+        (c, 1, None) for c in wanted if c in timestamps and c not in explicit and c not in defaults.ladders
+        and c not in bounded)
 
     settings = ExtractSettings(
         qi=tuple(specs), k=k, sensitive=sensitive, l=l_value, l_variant=l_variant, t=t_value,

@@ -1,4 +1,4 @@
-"""Date/time builder `date:hour,day,week[;tz=Asia/Almaty]`: truncation in the policy's local time zone."""
+"""Date/time builder `date:hour,day,week[;tz=…]` (calendar) or `date:hour_of_day,part_of_day` (clock), in local time."""
 
 from __future__ import annotations
 
@@ -24,8 +24,14 @@ UNIT_FORMATS = {
     "week": "%G-W%V",
     "month": "%Y-%m",
     "year": "%Y",
+    "hour_of_day": "%H",
+    "part_of_day": None,  # computed from the hour, see PARTS_OF_DAY
 }
 _ORDER = list(UNIT_FORMATS)
+# The clock ladder (when in the day, whatever the date) nests only in itself, not in the calendar one.
+CLOCK_UNITS = ("hour_of_day", "part_of_day")
+PARTS_OF_DAY = np.array(["night (00-06)"] * 6 + ["morning (06-12)"] * 6 + ["afternoon (12-18)"] * 6
+                        + ["evening (18-24)"] * 6, dtype=object)
 
 
 def parse_params(params: str, defaults: Mapping[str, str]) -> dict:
@@ -43,6 +49,9 @@ def parse_params(params: str, defaults: Mapping[str, str]) -> dict:
     unknown = [u for u in units if u not in UNIT_FORMATS]
     if unknown:
         raise HierarchyError(f"date: unknown unit(s) {unknown}; known: {', '.join(_ORDER)}")
+    if 0 < sum(u in CLOCK_UNITS for u in units) < len(units):
+        raise HierarchyError("date: hour_of_day/part_of_day (the clock) do not nest in calendar units; "
+                             "use them on their own, e.g. date:hour_of_day,part_of_day")
     ranks = [_ORDER.index(u) for u in units]
     if ranks != sorted(set(ranks)):
         raise HierarchyError(f"date: units must go from finer to coarser without repeats, got {','.join(units)}")
@@ -73,5 +82,8 @@ def local_times(values: np.ndarray, time_zone: str) -> pd.Series:
 def generalize(values: np.ndarray, level: int, params: dict) -> np.ndarray:
     """Truncate each timestamp to the level's unit, in local time."""
     unit = params["units"][level - 1]
+    local = local_times(values, params["tz"])
+    if unit == "part_of_day":
+        return PARTS_OF_DAY[local.dt.hour.to_numpy()]
     fmt = "%G" if unit == "year" and "week" in params["units"] else UNIT_FORMATS[unit]
-    return local_times(values, params["tz"]).dt.strftime(fmt).to_numpy(dtype=object)
+    return local.dt.strftime(fmt).to_numpy(dtype=object)

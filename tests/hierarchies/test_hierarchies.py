@@ -90,6 +90,7 @@ def test_h3_builder_uses_parent_cells():
         ("c=h3:16", "between 0 and 15"),  # out of range
         ("t=date:day,week,month", "do not nest in months"),  # ISO weeks straddle months
         ("t=date:day;tz=Mars/Olympus", "unknown time zone"),  # not an IANA zone
+        ("t=date:hour_of_day,day", "do not nest in calendar units"),  # clock and calendar mixed
         ("t=date:day;zone=UTC", "unknown option"),  # misspelt option
         ("os=star:1", "takes no parameters"),  # star has none
         ("z=prefix:2,1", "strictly increasing"),  # masks must grow
@@ -158,6 +159,8 @@ def test_arx_file_gets_a_null_leaf_when_the_data_has_nulls(tmp_path):
         ("date:hour,day,week;tz=UTC", "2024-03-03T20:30:00Z", ["2024-03-03T20", "2024-03-03", "2024-W09"]),
         # before 2024-03-01 Almaty was UTC+6: zoneinfo's history, not a fixed offset
         ("date:hour", "2024-02-01T18:30:00Z", ["2024-02-02T00"]),
+        # the clock ladder: hour of day and part of day in local time (20:30 UTC = 01:30 in Almaty)
+        ("date:hour_of_day,part_of_day", "2024-03-03T20:30:00Z", ["01", "night (00-06)"]),
         # a week that straddles New Year belongs to its ISO year
         ("date:week,year;tz=UTC", "2024-12-30 12:00", ["2025-W01", "2025"]),
     ],
