@@ -23,11 +23,13 @@ from types import ModuleType
 
 import numpy as np
 
-from pipeline.hierarchies import dates, h3_cells, intervals, prefix, star
+from pipeline.hierarchies import dates, districts, h3_cells, intervals, prefix, star
 from pipeline.hierarchies.arx_csv import load_arx_csv
 from pipeline.hierarchies.base import NULL_LEAF, STAR, Hierarchy, HierarchyError, build_from_levels, with_null_leaf
 
-BUILDERS: dict[str, ModuleType] = {module.name: module for module in (intervals, dates, h3_cells, prefix, star)}
+BUILDERS: dict[str, ModuleType] = {
+    module.name: module for module in (intervals, dates, h3_cells, prefix, star, districts)
+}
 
 
 @dataclass(frozen=True)
