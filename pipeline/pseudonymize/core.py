@@ -13,15 +13,13 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.contract import TELEMETRY_EVENT_V1, load_schema
+from pipeline.common.columns import DATE_COLUMN
+from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
+from pipeline.common.event import EVENT_RAW, EVENT_TIME_MS, TypedEvents, convert_rows
+from pipeline.common.rejects import INVALID_VALUE, Reject
 from pipeline.keys.ring import KeyRing
-from pipeline.lake.layout import DATE_COLUMN
 from pipeline.operators.base import BatchContext
 from pipeline.policy.loader import CompiledPolicy
-from pipeline.validate.core import EVENT_RAW, EVENT_TIME_MS
-from pipeline.validate.fast import convert_rows
-from pipeline.validate.rejects import INVALID_VALUE, Reject
-from pipeline.validate.typed import TypedEvents
 
 NO_KEY = "no_key_for_event_time"
 _DAY_MS = 86_400_000
