@@ -13,7 +13,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.common.columns import DATE_COLUMN
+from pipeline.common.columns import DATE_COLUMN, KEY_ID_COLUMN, POLICY_VERSION_COLUMN
 from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
 from pipeline.common.event import EVENT_RAW, EVENT_TIME_MS, TypedEvents, convert_rows
 from pipeline.common.rejects import INVALID_VALUE, Reject
@@ -217,8 +217,8 @@ def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing
             rejected.setdefault(row, reason)
     size = len(events)
     key_ids = pa.array([k.key_id for k in ring.keys] + [None], type=pa.string())
-    columns["policy_version"] = _repeat(policy.version, size)
-    columns["key_id"] = key_ids.take(np.where(key_index < 0, len(ring.keys), key_index))
+    columns[POLICY_VERSION_COLUMN] = _repeat(policy.version, size)
+    columns[KEY_ID_COLUMN] = key_ids.take(np.where(key_index < 0, len(ring.keys), key_index))
     days, day_of_row = np.unique(times // _DAY_MS, return_inverse=True)
     day_text = pc.strftime(pa.array(days * _DAY_MS, type=pa.timestamp("ms", tz="UTC")), "%Y-%m-%d")
     columns[DATE_COLUMN] = day_text.take(day_of_row.astype(np.int32))
