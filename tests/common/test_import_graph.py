@@ -14,7 +14,7 @@ ROOT = Path(pipeline.__file__).resolve().parent
 
 # Folders whose modules are plugins listed in an explicit registry; the helpers beside them are not plugins.
 PLUGIN_FOLDERS = {
-    "pipeline.operators": {"base", "registry", "columnar", "ip_address"},
+    "pipeline.operators": {"base", "registry", "columnar", "ip_address", "ip_special"},
     "pipeline.privacy": {"base", "registry"},
     "pipeline.hierarchies": {"base", "registry"},
     "pipeline.text_pii.recognizers": {"registry", "checksum"},
