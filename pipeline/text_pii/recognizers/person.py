@@ -77,6 +77,11 @@ def _tokens(text: str, names: frozenset[str]) -> list[_Token]:
     return tokens
 
 
+def _acronym(token: _Token) -> bool:
+    """КСК, ЖКХ, ТОО: organizations, never part of a name (a name typed in capitals is a known first name)."""
+    return len(token.word) > 1 and token.word.isupper() and not token.first
+
+
 def _adjacent(text: str, left: _Token, right: _Token) -> bool:
     """Only spaces between the two words (an initial's own dot already belongs to it)."""
     gap = text[left.end:right.start]
@@ -117,7 +122,7 @@ class PersonNameRecognizer(DirectRecognizer):
                 i += 1
                 continue
             j = i + 1  # the chain of adjacent capitalized words (and initials) starting at i
-            while j < len(tokens) and j - i < 4 and (tokens[j].cap or (tokens[j].patronymic and tokens[j - 1].first)) \
+            while j < len(tokens) and j - i < 6 and (tokens[j].cap or (tokens[j].patronymic and tokens[j - 1].first)) \
                     and _adjacent(text, tokens[j - 1], tokens[j]):
                 j += 1
             span = self._person_in_chain(text, tokens[i:j])
@@ -142,46 +147,54 @@ class PersonNameRecognizer(DirectRecognizer):
 
     @staticmethod
     def _person_in_chain(text: str, chain: list[_Token]) -> tuple[int, int] | None:
+        # Acronyms (КСК, ЖКХ, ТОО) are organizations, never part of a name.
+        while chain and _acronym(chain[0]):
+            chain = chain[1:]
         if not chain:
             return None
-        sentence_start = chain[0].start == 0 or text[:chain[0].start].rstrip()[-1:] in (".", "!", "?", "\n", "")
+        sentence_start = text[:chain[0].start].rstrip()[-1:] in (".", "!", "?", "\n", "")
         initials = [k for k, t in enumerate(chain) if t.initial]
-        words = [k for k, t in enumerate(chain) if not t.initial]
         if any(t.patronymic for t in chain):
             p = next(k for k, t in enumerate(chain) if t.patronymic)
-            lo = p
+            lo = hi = p
             if p >= 1 and not chain[p - 1].initial:
-                lo = p - 1
-                # A surname before "Имя Отчество": any capitalized word not opening the sentence, or a surname shape.
+                lo = p - 1  # the first name
+                # A surname before "Имя Отчество": a surname shape, or any capitalized word not opening the sentence.
                 if p >= 2 and (chain[p - 2].surname or not (sentence_start and p - 2 == 0)):
                     lo = p - 2
-            hi = p
-            if p + 1 < len(chain) and not chain[p + 1].initial and lo >= p - 1:
+            if p + 1 < len(chain) and not chain[p + 1].initial and (lo >= p - 1 or chain[p + 1].surname):
                 hi = p + 1
-            if lo == p and hi == p and not chain[p].cap:
+            if lo == hi == p and not chain[p].cap:
                 return None
             return chain[lo].start, chain[hi].end
-        if initials and words:
+        if initials:
             # Иванов И. И. / И.И. Иванов / А. Жумабаев: the word next to the initials is the surname.
             first_initial, last_initial = initials[0], initials[-1]
-            if last_initial + 1 < len(chain) and not chain[last_initial + 1].initial:
-                surname = last_initial + 1
-                lo, hi = first_initial, surname
-            elif first_initial >= 1:
-                surname = first_initial - 1
-                lo, hi = surname, last_initial
+            before = first_initial - 1 if first_initial >= 1 and not _acronym(chain[first_initial - 1]) else None
+            after = last_initial + 1 if last_initial + 1 < len(chain) and not chain[last_initial + 1].initial else None
+            if before is not None and (chain[before].surname or chain[before].first or after is None
+                                       or not (sentence_start and before == 0)):
+                surname, lo, hi = before, before, last_initial
+            elif after is not None:
+                surname, lo, hi = after, first_initial, after
             else:
                 return None
-            strong = len(initials) >= 2 or chain[surname].surname or chain[surname].first
+            # One initial: a surname shape, a known name, or a pair that does not open the sentence.
+            strong = len(initials) >= 2 or chain[surname].surname or chain[surname].first \
+                or not (sentence_start and lo == 0)
             if strong and not chain[surname].word.isupper():
                 return chain[lo].start, chain[hi].end
             return None
         for k in range(len(chain) - 1):
             a, b = chain[k], chain[k + 1]
-            if (a.first and (b.surname or b.first)) or (a.surname and b.first):
-                if a.word.isupper() != b.word.isupper():
-                    continue
-                if a.word.isupper() and not (a.first or b.first):
-                    continue
+            if a.word.isupper() != b.word.isupper():
+                continue
+            if a.word.isupper() and not (a.first or b.first):
+                continue
+            pair = (a.first and (b.surname or b.first)) or (a.surname and b.first)
+            # A known first name next to any capitalized word (Нурлан Ахметжан, Әбдіқадыр Канат), or a surname
+            # shape before a capitalized word (Искакова Дана) - unless the pair opens the sentence.
+            loose = (a.first or b.first or a.surname or b.surname) and not (sentence_start and k == 0)
+            if pair or loose:
                 return a.start, b.end
         return None

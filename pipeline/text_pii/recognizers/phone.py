@@ -28,15 +28,17 @@ _CONTEXT_WINDOW = 40
 
 
 @functools.lru_cache(maxsize=8192)
-def classify(e164: str) -> Optional[str]:
-    """The region of a valid personal number in E.164 form ('KZ', 'RU', ...), None when not one."""
+def is_personal_number(e164: str, strict: bool) -> bool:
+    """A number a person may have: valid in its country's plan (strict), or of a possible length (not strict).
+
+    Free calls (8 800 ...) and other service numbers are never personal.
+    """
     try:
         number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) in _SERVICE_TYPES:
-        return None
-    return phonenumbers.region_code_for_number(number)
+        return False
+    plausible = phonenumbers.is_valid_number(number) if strict else phonenumbers.is_possible_number(number)
+    return plausible and phonenumbers.number_type(number) not in _SERVICE_TYPES
 
 
 def canonical_phone(text: str) -> str:
@@ -54,22 +56,25 @@ def canonical_phone(text: str) -> str:
 class PhoneRecognizer(DirectRecognizer):
     """Candidate digit runs, cut at group boundaries, checked against the numbering plans (phonenumbers).
 
-    +CC...: any valid number. 8/7 + 10 digits: a valid +7 number (KZ or RU). 10 digits starting with 7: a valid
-    KZ number (mobile 7xx, landline 7xxx with a city code). 10 digits starting with 9 (a Russian mobile without
-    the trunk prefix) only near a phone word. Never after "№", "заявка", "заказ"...; toll-free numbers stay.
+    +CC...: a number of a possible length for that country. 8/7 + 10 digits: in Kazakhstan (+7 7...) any, in
+    Russia (+7 3/4/8/9...) a valid one. 10 digits starting with 7: a valid KZ number (mobile 7xx, landline 7xxx
+    with a city code), or any with the code in brackets. 10 digits starting with 9 (a Russian mobile without the
+    trunk prefix) only near a phone word. Never after "№", "заявка", "заказ"...; toll-free numbers stay.
     """
 
-    def _e164(self, text: str, start: int, digits: str, plus: bool) -> Optional[str]:
+    def _personal(self, text: str, start: int, end: int, digits: str, plus: bool) -> bool:
         if plus:
-            return "+" + digits if 8 <= len(digits) <= 15 else None
+            return 8 <= len(digits) <= 15 and is_personal_number("+" + digits, strict=False)
         if len(digits) == 11 and digits[0] in "78":
-            return "+7" + digits[1:]
+            # Every +7 7... number is Kazakh; the plan's finer rules lag behind new city exchanges.
+            return is_personal_number("+7" + digits[1:], strict=digits[1] != "7")
         if len(digits) == 10 and digits[0] == "7":
-            return "+7" + digits
+            bracketed = text[start:end].lstrip("(").find(")") in (3, 4, 5)
+            return is_personal_number("+7" + digits, strict=not bracketed)
         if len(digits) == 10 and digits[0] == "9":
             window = text[max(0, start - _CONTEXT_WINDOW):start]
-            return "+7" + digits if _PHONE_CONTEXT.search(window) else None
-        return None
+            return _PHONE_CONTEXT.search(window) is not None and is_personal_number("+7" + digits, strict=True)
+        return False
 
     def spans(self, text: str) -> Iterable[tuple[int, int]]:
         for run in _RUN.finditer(text):
@@ -92,8 +97,7 @@ class PhoneRecognizer(DirectRecognizer):
                         break
                     candidates.append((j, digits))
                 for j, digits in reversed(candidates):  # the longest valid number wins
-                    e164 = self._e164(text, start, digits, plus)
-                    if e164 and classify(e164):
+                    if self._personal(text, start, groups[j][1], digits, plus):
                         found = j
                         break
                 if found is None:
