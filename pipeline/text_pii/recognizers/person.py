@@ -82,6 +82,11 @@ def _acronym(token: _Token) -> bool:
     return len(token.word) > 1 and token.word.isupper() and not token.first
 
 
+def _cyrillic_word(token: _Token) -> bool:
+    """Three letters or more, Cyrillic ("Дарын No" - a school's "№" after NFKC - is not a name)."""
+    return len(token.word) >= 3 and "а" <= token.word[-1].lower() <= "ӿ"
+
+
 def _adjacent(text: str, left: _Token, right: _Token) -> bool:
     """Only spaces between the two words (an initial's own dot already belongs to it)."""
     gap = text[left.end:right.start]
@@ -194,7 +199,8 @@ class PersonNameRecognizer(DirectRecognizer):
             pair = (a.first and (b.surname or b.first)) or (a.surname and b.first)
             # A known first name next to any capitalized word (Нурлан Ахметжан, Әбдіқадыр Канат), or a surname
             # shape before a capitalized word (Искакова Дана) - unless the pair opens the sentence.
-            loose = (a.first or b.first or a.surname or b.surname) and not (sentence_start and k == 0)
+            loose = (a.first or b.first or a.surname or b.surname) and not (sentence_start and k == 0) \
+                and _cyrillic_word(a) and _cyrillic_word(b)
             if pair or loose:
                 return a.start, b.end
         return None

@@ -53,7 +53,7 @@ def canonical_phone(text: str) -> str:
     return digits
 
 
-class PhoneRecognizer(DirectRecognizer):
+class NumberingPlanPhoneRecognizer(DirectRecognizer):
     """Candidate digit runs, cut at group boundaries, checked against the numbering plans (phonenumbers).
 
     +CC...: a number of a possible length for that country. 8/7 + 10 digits: in Kazakhstan (+7 7...) any, in

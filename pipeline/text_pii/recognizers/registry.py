@@ -22,7 +22,7 @@ from .kz_iban import KzIbanRecognizer
 from .kz_iin import KzIinRecognizer
 from .natasha_ner import NatashaNerRecognizer, natasha_available
 from .person import PersonNameRecognizer
-from .phone import PhoneRecognizer, canonical_phone
+from .phone import NumberingPlanPhoneRecognizer, canonical_phone
 from .vehicle_plate import VehiclePlateRecognizer
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ PATTERN_CLASSES: dict[str, type[PatternRecognizer]] = {
 
 # YAML "class" key -> recognizers that carry their own rules (and context) in code.
 DIRECT_CLASSES: dict[str, type[DirectRecognizer]] = {
-    "phone": PhoneRecognizer,
+    "phone": NumberingPlanPhoneRecognizer,
     "email_obfuscated": ObfuscatedEmailRecognizer,
     "person_name": PersonNameRecognizer,
     "address": AddressRecognizer,
