@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from spacy.lang.ru.stop_words import STOP_WORDS as RUSSIAN_STOP_WORDS
+
 from .direct import DirectRecognizer
 
 NAMES_DIR = Path(__file__).resolve().parent.parent / "conf" / "names"
@@ -31,6 +33,11 @@ _STREET_BEFORE = re.compile(r"(?<!\w)(?:ул|улица|улице|улицы|п
                             r"жк|ЖК)\.?\s*$", re.IGNORECASE)
 _STREET_AFTER = re.compile(r"^\s*(?:көшесі|даңғылы|даңғ|ауданы|шағын|ықшам|батыр|көш)", re.IGNORECASE)
 _MAX_TRIGGERED_WORDS = 3
+# Words that end a name typed in lower case after "меня зовут" (spaCy's Russian stop words, plus appeal verbs and
+# Kazakh function words spaCy has no list for).
+_NOT_A_NAME = frozenset(RUSSIAN_STOP_WORDS) | frozenset(
+    "живу проживаю прошу пишу обращаюсь хочу жалуюсь спасибо заранее помогите пожалуйста здравствуйте "
+    "тұрамын жазып сұраймын өтінемін рахмет және мен біз сіз бұл осы".split())
 
 
 @functools.lru_cache(maxsize=1)
@@ -116,8 +123,13 @@ class PersonNameRecognizer(DirectRecognizer):
             token = tokens[i]
             if token.start in trigger_ends:
                 j = i
-                while j < len(tokens) and j - i < _MAX_TRIGGERED_WORDS and self._name_like(tokens[j], loose=True) \
-                        and (j == i or _adjacent(text, tokens[j - 1], tokens[j])):
+                while j < len(tokens) and j - i < _MAX_TRIGGERED_WORDS and (j == i or _adjacent(text, tokens[j - 1], tokens[j])):
+                    candidate = tokens[j]
+                    if candidate.word.lower() in _NOT_A_NAME:
+                        break
+                    # A name typed all in lower case: any word until a stop word; otherwise name-like words only.
+                    if not (self._name_like(candidate) or (candidate.word.islower() and tokens[i].word.islower())):
+                        break
                     j += 1
                 if j > i:
                     found.append((tokens[i].start, tokens[j - 1].end))
@@ -137,7 +149,7 @@ class PersonNameRecognizer(DirectRecognizer):
         return found
 
     @staticmethod
-    def _name_like(token: _Token, loose: bool) -> bool:
+    def _name_like(token: _Token) -> bool:
         return token.cap or token.first or token.patronymic or token.surname or token.initial
 
     @staticmethod

@@ -189,7 +189,7 @@ def _person(rng, kazakh: bool, female: bool):
     first = rng.choice((f.KK_FEMALE if female else f.KK_MALE) if kazakh else (f.RU_FEMALE if female else f.RU_MALE))
     last = f.surname(rng.choice(f.KK_SURNAMES if kazakh else f.RU_SURNAMES), female)
     father = rng.choice(f.KK_FATHERS if kazakh else f.RU_FATHERS)
-    middle = f.patronymic(father, female, kazakh_form=kazakh and rng.random() < 0.5)
+    middle = f.patronymic(father, female, kazakh_form=kazakh and rng.random() < 0.5, rng=rng)
     return first, last, middle
 
 

@@ -187,23 +187,16 @@ def surname(stem_suffix: tuple[str, str], female: bool) -> str:
     return stem + suffix + ("а" if female else "")
 
 
-def patronymic(father: str, female: bool, kazakh_form: bool) -> str:
+def patronymic(father: str, female: bool, kazakh_form: bool, rng: random.Random) -> str:
     """Russian -ович/-евич/-овна/-евна, or Kazakh -ұлы/-қызы (also typed -улы/-кызы)."""
     if kazakh_form:
-        return father + rng_choice_kazakh(female)
+        return father + rng.choice(["қызы", "кызы"] if female else ["ұлы", "улы"])
     if father.endswith("й"):
         return father[:-1] + ("евна" if female else "евич")
     if father.endswith("а"):
         return father[:-1] + ("ична" if female else "ич")
     return father + ("овна" if female else "ович")
 
-
-_KAZAKH_ENDINGS = {False: ["ұлы", "улы"], True: ["қызы", "кызы"]}
-_ending_rng = random.Random(0)
-
-
-def rng_choice_kazakh(female: bool) -> str:
-    return _ending_rng.choice(_KAZAKH_ENDINGS[female])
 
 
 # ---------------------------------------------------------------- addresses (Astana street names)
