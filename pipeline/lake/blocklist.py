@@ -24,10 +24,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.common.columns import KEY_ID_COLUMN
 from pipeline.lake.layout import AUDIT, zone_root
 
 BLOCKLIST_FILE = "erased-pseudonyms.json"
-KEY_ID_COLUMN = "key_id"
+
 
 
 @dataclass(frozen=True)

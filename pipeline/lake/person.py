@@ -21,12 +21,13 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from pipeline.common.columns import KEY_ID_COLUMN
 from pipeline.keys.pseudonym import pseudonym
 from pipeline.keys.ring import KeyRing
 from pipeline.lake.layout import PSEUDONYMIZED, zone_dir
 from pipeline.linkage import components
 
-KEY_ID_COLUMN = "key_id"
+
 # Erasure caps a linked person at this many distinct user, device and cookie identifiers per key epoch.
 DEFAULT_MAX_COMPONENT = 20
 UNCAPPED_FIELDS = frozenset({"session_id"})
