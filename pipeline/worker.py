@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.broker import BrokerError
+from pipeline.common.errors import BrokerError
 from pipeline.keys.ring import KeyRing, KeyRingError, ephemeral_ring
 from pipeline.policy.loader import load_policy
 from pipeline.settings import WorkerSettings

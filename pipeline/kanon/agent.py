@@ -18,13 +18,13 @@ from collections import defaultdict
 
 import orjson
 
+from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
 from pipeline.dp import stream as dp_stream
 from pipeline.dp.ledger import BudgetLedger
 from pipeline.kanon.core import late_table, pre_aggregate, release_tables, release_window
 from pipeline.kanon.state import KAnonState, parse_batch_id
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
-from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
 
 log = logging.getLogger(__name__)
 
