@@ -8,11 +8,11 @@ from types import ModuleType
 
 import numpy as np
 
-from pipeline.hierarchies import dates, h3_cells, intervals, prefix
+from pipeline.hierarchies import dates, districts, h3_cells, intervals, prefix
 from pipeline.hierarchies.arx_csv import load_arx_csv
 from pipeline.hierarchies.base import Hierarchy, HierarchyError
 
-BUILDERS: dict[str, ModuleType] = {module.name: module for module in (intervals, dates, h3_cells, prefix)}
+BUILDERS: dict[str, ModuleType] = {module.name: module for module in (intervals, dates, h3_cells, prefix, districts)}
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def pre_aggregate(table: pa.Table, config: KAnonSection, time_column: str) -> di
         return {}
     size_ms = config.window.size_seconds * 1000
     windows = ((table.column(time_column).cast(pa.int64()).to_numpy() // size_ms) * size_ms).tolist()
-    columns = [_strings(table, config.partition_column)] + [_strings(table, q) for q in config.quasi_identifiers]
+    columns = [_strings(table, config.partition_column)] + [_strings(table, q) for q in config.cell_attributes]
     sensitive = _strings(table, config.sensitive_column) if config.sensitive_column else None
     out: dict[tuple[int, Cell], CellState] = {}
     for i, (window, identity, *cell) in enumerate(zip(windows, identities(table, config), *columns)):
@@ -143,8 +143,8 @@ def _passing(states: list[CellState], models) -> np.ndarray:
 def release_window(cells: dict[Cell, CellState], config: KAnonSection, models=None) -> WindowRelease:
     """Publish / roll up / suppress the (linked) cells of one partition value (see the module docstring)."""
     models = privacy_models(config) if models is None else models
-    qis = list(config.quasi_identifiers)
-    hierarchies = [config.quasi_identifiers[q] for q in qis]
+    qis = list(config.cell_attributes)
+    hierarchies = [config.cell_attributes[q] for q in qis]
     levels = [0] * len(qis)
     remaining = {cell: CellState(s.events, set(s.subjects), set(s.sensitive)) for cell, s in cells.items()}
     all_people = set().union(*(s.subjects for s in remaining.values())) if remaining else set()

@@ -60,6 +60,7 @@ def check_kanon(config: KAnonSection, output_columns: Iterable[str]) -> None:
     outputs = set(output_columns)
     named = [("subject_columns", c) for c in config.subject_columns] + [("partition_column", config.partition_column)]
     named += [("quasi_identifiers", q) for q in config.quasi_identifiers]
+    named += [("dimensions", d) for d in config.dimensions]
     if config.sensitive_column:
         named.append(("sensitive_column", config.sensitive_column))
     missing = [f"{where}: {column!r}" for where, column in named if column not in outputs]
@@ -72,5 +73,6 @@ def check_kanon(config: KAnonSection, output_columns: Iterable[str]) -> None:
         raise ValueError(f"kanon.models: {exc}") from None
     if any(m.needs_sensitive for m in models) and not config.sensitive_column:
         raise ValueError("kanon.models: a model needs kanon.sensitive_column")
-    if config.sensitive_column and config.sensitive_column in (config.partition_column, *config.quasi_identifiers):
-        raise ValueError("kanon.sensitive_column must not be the partition column or a quasi-identifier")
+    if config.sensitive_column and config.sensitive_column in (config.partition_column, *config.cell_attributes):
+        raise ValueError("kanon.sensitive_column must not be the partition column, a quasi-identifier or a "
+                         "dimension (its values would be published in the cell)")

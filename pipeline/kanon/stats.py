@@ -25,7 +25,7 @@ PEOPLE_COUNTS = ("events", "users", "suppressed_events", "suppressed_users")
 
 
 def aggregate_schema(config: KAnonSection) -> pa.Schema:
-    qis = list(config.quasi_identifiers)
+    qis = list(config.cell_attributes)
     return pa.schema(
         [pa.field("window_start", pa.timestamp("ms", tz="UTC")), pa.field("window_end", pa.timestamp("ms", tz="UTC")),
          pa.field(config.partition_column, pa.string())]
@@ -55,7 +55,7 @@ def release_tables(window_ms: int, releases: list, config: KAnonSection, policy_
     `releases` are the WindowRelease of every partition value of one stage partition; people are counted over
     their union (a person in two event types is one person of the partition).
     """
-    qis = list(config.quasi_identifiers)
+    qis = list(config.cell_attributes)
     end_ms = window_ms + config.window.size_seconds * 1000
     rows = [r for release in releases for r in release.rows]
     columns = {"window_start": [window_ms] * len(rows), "window_end": [end_ms] * len(rows),

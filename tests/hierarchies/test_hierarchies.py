@@ -110,4 +110,4 @@ def test_builders_reject_values_they_cannot_generalize(spec, values, message):
 
 
 def test_registry_lists_every_builder_by_name():
-    assert set(BUILDERS) == {"interval", "date", "h3", "prefix"}
+    assert set(BUILDERS) == {"interval", "date", "h3", "prefix", "districts"}
