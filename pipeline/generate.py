@@ -82,11 +82,14 @@ class TelemetryGenerator:
     """Deterministic for a seed: the same (seed, count, end) gives the same events."""
 
     def __init__(self, seed: int = 7, users: int | None = None, end: dt.datetime | None = None,
-                 hours: float = 24.0):
+                 hours: float = 24.0, keep_truth: bool = False):
         self.rng = random.Random(seed)
         self.end = end or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         self.hours = hours
         self.users = users
+        # Ground truth for tests and benchmarks (`keep_truth`): event_id → person index. Never emitted.
+        self.keep_truth = keep_truth
+        self.person_of_event: dict[str, int] = {}
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -212,6 +215,8 @@ class TelemetryGenerator:
             text = self._text(event_type)
             if text:
                 event["text"] = text
+            if self.keep_truth:
+                self.person_of_event[event["event_id"]] = person_idx
             yield event
 
     def malformed(self, good: dict) -> bytes:
