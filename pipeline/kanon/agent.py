@@ -23,12 +23,12 @@ from collections import defaultdict
 
 import orjson
 
+from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
 from pipeline.kanon.core import link_people, pre_aggregate, release_window
 from pipeline.kanon.stats import late_table, release_tables, withhold
 from pipeline.kanon.state import KAnonState, parse_batch_id
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
-from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
 
 log = logging.getLogger(__name__)
 

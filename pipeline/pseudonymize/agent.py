@@ -11,14 +11,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.common.rejects import INTERNAL_ERROR, Reject, encode_reject_messages
+from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_DATA, encode_table
 from pipeline.keys.ring import KeyRing
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import TimeBounds, validate_batch
 from pipeline.validate.envelope import collector_paused, split_envelope_with_bytes
-from pipeline.validate.rejects import INTERNAL_ERROR, Reject, encode_reject_messages
-from pipeline.wire import HEADER_BATCH_ID, KIND_DATA, HEADER_KIND, encode_table
 
 log = logging.getLogger(__name__)
 
