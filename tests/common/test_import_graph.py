@@ -17,7 +17,7 @@ PLUGIN_FOLDERS = {
     "pipeline.operators": {"base", "registry", "columnar", "ip_address", "ip_special"},
     "pipeline.privacy": {"base", "registry"},
     "pipeline.hierarchies": {"base", "registry"},
-    "pipeline.text_pii.recognizers": {"registry", "checksum"},
+    "pipeline.text_pii.recognizers": {"registry", "checksum", "direct"},
 }
 
 
