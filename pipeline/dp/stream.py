@@ -17,7 +17,8 @@ import pyarrow as pa
 
 from pipeline.dp.ledger import BudgetLedger
 from pipeline.dp.release import DPWindowRelease, release_dp, window_epsilon
-from pipeline.kanon.core import STATS_SCHEMA, Cell, CellState, aggregate_schema
+from pipeline.kanon.core import Cell, CellState
+from pipeline.kanon.stats import STATS_SCHEMA, aggregate_schema
 from pipeline.policy.model import KAnonSection
 from pipeline.pseudonymize.agent import partition_for
 
@@ -30,7 +31,7 @@ class StreamRelease:
 
 
 def cell_rows(cells: dict[Cell, CellState]) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
-    """One row per (cell, subject) with that subject's events in the cell, from the window's merged state."""
+    """One row per (cell, person) with that person's events in the cell, from the window's linked state."""
     columns: list[list[str]] = [[] for _ in range(len(next(iter(cells))) if cells else 0)]
     subjects: list[int] = []
     events: list[int] = []
@@ -80,7 +81,8 @@ def tables(window_ms: int, release: DPWindowRelease, config: KAnonSection, mode:
         "window_start": [window_ms], "window_end": [end_ms], "kind": ["window"], "partition": [partition],
         "events": [sum(r.events for r in rows)], "users": [sum(r.users for r in rows)], "published_cells": [n],
         "rolled_up_cells": [0], "suppressed_events": [None], "suppressed_users": [release.cut_people],
-        "late_events": [0], "k": [config.k], "policy_version": [policy_version], "event_date": [_date(window_ms)]},
+        "late_events": [0], "k": [config.k], "policy_version": [policy_version], "event_date": [_date(window_ms)],
+        "withheld": [False]},
         schema=STATS_SCHEMA)
     return aggregates, stats
 
