@@ -123,7 +123,7 @@ def dp_kernel_run(tables: list[pa.Table], policy, mode: str) -> tuple[float, int
                 state.counts[identity] = state.counts.get(identity, 0) + count
     rows, epsilon = 0, {}
     for (window, partition), cells in windows.items():
-        columns, subjects, events = cell_rows(link_people(cells))
+        columns, subjects, events = cell_rows(cells)
         release = release_dp(columns, subjects, events, config=config, mode=mode, share=1 / PARTITIONS,
                              partition_values=partition_values(config, partition, PARTITIONS))
         rows += len(release.rows)

@@ -19,6 +19,7 @@ from pipeline.dp.ledger import BudgetLedger
 from pipeline.dp.release import DPWindowRelease, release_dp, window_epsilon
 from pipeline.kanon.core import Cell, CellState
 from pipeline.kanon.stats import STATS_SCHEMA, aggregate_schema
+from pipeline.linkage import subject_ids
 from pipeline.policy.model import KAnonSection
 from pipeline.pseudonymize.agent import partition_for
 
@@ -30,19 +31,32 @@ class StreamRelease:
     refused_reason: str = ""
 
 
-def cell_rows(cells: dict[Cell, CellState]) -> tuple[list[list[str]], np.ndarray, np.ndarray]:
-    """One row per (cell, person) with that person's events in the cell, from the window's linked state."""
-    columns: list[list[str]] = [[] for _ in range(len(next(iter(cells))) if cells else 0)]
-    subjects: list[int] = []
-    events: list[int] = []
-    ids: dict[str, int] = {}
-    for cell, state in cells.items():
-        for subject in state.subjects:
-            for column, value in zip(columns, cell):
-                column.append(value)
-            subjects.append(ids.setdefault(subject, len(ids)))
-            events.append(state.counts.get(subject, 1))  # records of older versions carry no per-subject count
-    return columns, np.array(subjects, dtype=np.int64), np.array(events, dtype=np.int64)
+def cell_rows(cells: dict[Cell, CellState]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """One row per (cell, identity) with its events, the identity replaced by its person: the connected
+    component of identifiers over all these cells (the same linkage and scope as kanon's `link_people`, without
+    building its per-cell sets, which the DP release does not need). Rows of one person in one cell are summed
+    by the bounding step."""
+    keys = list(cells)
+    identity_index: dict = {}
+    row_cell: list[int] = []
+    row_identity: list[int] = []
+    row_events: list[int] = []
+    for position, cell in enumerate(keys):
+        state = cells[cell]
+        counts = state.counts or dict.fromkeys(state.subjects, 1)  # records of older versions carry no counts
+        for identity, count in counts.items():
+            row_cell.append(position)
+            row_identity.append(identity_index.setdefault(identity, len(identity_index)))
+            row_events.append(count)
+    width = len(keys[0]) if keys else 0
+    if not identity_index:
+        return [np.array([], dtype=object) for _ in range(width)], np.zeros(0, np.int64), np.zeros(0, np.int64)
+    distinct = list(identity_index)
+    columns = max(len(t) for t in distinct)  # 1-tuples of older records pad into the first column
+    person = subject_ids([[t[j] if j < len(t) else None for t in distinct] for j in range(columns)])
+    cell_values = np.array(keys, dtype=object).reshape(len(keys), width)[np.array(row_cell)]
+    return ([cell_values[:, j] for j in range(width)], person[np.array(row_identity)],
+            np.array(row_events, dtype=np.int64))
 
 
 def partition_values(config: KAnonSection, partition: int, partitions: int) -> list[str] | None:

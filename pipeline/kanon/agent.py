@@ -101,8 +101,8 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
                 metrics.record_release(stats)
                 stats = withhold(stats, config.k)
             else:  # DP: charged to the ledger first; None when the period's budget is spent (logged there)
-                released = dp_stream.release_window(window, link_people(cells), config, policy.version, partition,
-                                                    partitions, ledger)
+                released = dp_stream.release_window(window, cells, config, policy.version, partition, partitions,
+                                                    ledger)  # links people itself
                 aggregates, stats = released.aggregates, released.stats
             if aggregates is not None and aggregates.num_rows:
                 await deliver(topics.aggregates, encode_table(aggregates), f"agg-{batch}")
