@@ -24,12 +24,10 @@ import pyarrow.parquet as pq
 from pipeline.common.columns import KEY_ID_COLUMN
 from pipeline.keys.pseudonym import pseudonym
 from pipeline.keys.ring import KeyRing
-from pipeline.lake.layout import PSEUDONYMIZED, zone_dir
+from pipeline.lake.layout import DEFAULT_MAX_COMPONENT, PSEUDONYMIZED, zone_dir
 from pipeline.linkage import components
 
 
-# Erasure caps a linked person at this many distinct user, device and cookie identifiers per key epoch.
-DEFAULT_MAX_COMPONENT = 20
 UNCAPPED_FIELDS = frozenset({"session_id"})
 # Keyed-HMAC fields that identify an event, not a person: never linked or matched.
 NOT_PERSON_FIELDS = frozenset({"event_id"})
