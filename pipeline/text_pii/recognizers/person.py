@@ -31,7 +31,8 @@ _STRONG_TRIGGER = re.compile(
     r"аты[\s\-]*жөні\w*)\s*[:,\-]?\s*",
     re.IGNORECASE,
 )
-_WEAK_TRIGGER = re.compile(r"(?<!\w)(?:с\s+уважением|құрметпен|обращается|жительница|житель)\s*[:,\-]?\s*",
+_WEAK_TRIGGER = re.compile(r"(?<!\w)(?:с\s+уважением|құрметпен|обращается|жительница|житель|фамилия|имя|отчество|"
+                           r"зовут|тегі|есімі)\s*[:,\-]?\s*",
                            re.IGNORECASE)
 # Street keywords: "ул. Абая", "проспект Кабанбай батыра", "Кенесары көшесі" name streets, not people.
 _STREET_BEFORE = re.compile(r"(?<!\w)(?:ул|улица|улице|улицы|пр|пр-т|пр-кт|проспект\w*|мкр|микрорайон\w*|пер|переулок\w*|"
@@ -39,6 +40,12 @@ _STREET_BEFORE = re.compile(r"(?<!\w)(?:ул|улица|улице|улицы|п
                             r"жк|ЖК)\.?\s*$", re.IGNORECASE)
 _STREET_AFTER = re.compile(r"^\s*(?:көшесі|даңғылы|даңғ|ауданы|шағын|ықшам|батыр|көш)", re.IGNORECASE)
 _MAX_TRIGGERED_WORDS = 3
+# A lone first name counts next to contact data ("тел 8 702 555 66 77 Айгуль", "спросить Марата"): a phone-long number or
+# an e-mail within this many characters.
+_CONTACT = re.compile(r"\d(?:[\s\-().]*\d){9,}|@")  # ten digits: a phone, not a date
+_CONTACT_WINDOW = 40
+# Case endings tried when a capitalized word is not a name as written (Марата, Айгуль -> Айгуль, Ержану).
+_CASE_ENDINGS = ("ом", "ой", "ей", "ем", "а", "у", "е", "ы", "я", "ю", "и")
 # Words that end a name typed in lower case after "меня зовут" (spaCy's Russian stop words, plus appeal verbs and
 # Kazakh function words spaCy has no list for).
 _NOT_A_NAME = frozenset(RUSSIAN_STOP_WORDS) | frozenset(
@@ -46,16 +53,23 @@ _NOT_A_NAME = frozenset(RUSSIAN_STOP_WORDS) | frozenset(
     "тұрамын жазып сұраймын өтінемін рахмет және мен біз сіз бұл осы".split())
 
 
+# Places the name lists also hold as names (Астана, Актау...): next to a phone they are the caller's city.
+PLACE_NAMES = frozenset(
+    "астана алматы актау атырау актобе шымкент караганда тараз павлодар семей костанай кокшетау уральск кызылорда "
+    "петропавловск туркестан талдыкорган жезказган экибастуз темиртау есиль нура сарыарка байконур алатау "
+    "москва бишкек ташкент".split())
+
+
 @functools.lru_cache(maxsize=1)
 def first_names() -> frozenset[str]:
-    """The vendored first-name lists, lower case, Kazakh letters folded."""
+    """The vendored first-name lists, lower case, Kazakh letters folded, without place names."""
     names: set[str] = set()
     for file_name in NAME_LISTS:
         for line in (NAMES_DIR / file_name).read_text(encoding="utf-8").splitlines():
             line = line.strip()
             if line and not line.startswith("#"):
                 names.add(line.translate(_FOLD))
-    return frozenset(names)
+    return frozenset(names - PLACE_NAMES)
 
 
 @dataclass(slots=True)
@@ -100,6 +114,10 @@ def _is_patronymic(lower: str, cap: bool, names: frozenset[str]) -> bool:
     if {stem, stem + "й", stem[:-1] + "ий", stem + "а", stem + "я"} & names:
         return True
     return cap and _PATRONYMIC_NOMINATIVE.search(lower) is not None
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    return text[:start].rstrip()[-1:] in (".", "!", "?", "\n", "")
 
 
 def _acronym(token: _Token) -> bool:
@@ -175,10 +193,25 @@ class PersonNameRecognizer(DirectRecognizer):
                     and _adjacent(text, tokens[j - 1], tokens[j]):
                 j += 1
             span = self._person_in_chain(text, tokens[i:j])
+            if span is None and j == i + 1 and self._contact_name(text, token):
+                span = token.start, token.end
             if span is not None:
                 found.append(span)
             i = j
         return found
+
+    def _contact_name(self, text: str, token: _Token) -> bool:
+        """A capitalized known first name (any case form) standing alone next to a phone number or e-mail."""
+        if not token.cap or token.word.isupper() or len(token.word) < 3 or _opens_sentence(text, token.start):
+            return False  # "Рахмет." and "Астана, тел. ..." open sentences; a contact name follows the number
+        lower = token.word.lower().translate(_FOLD)
+        if lower in PLACE_NAMES or token.word.lower() in _NOT_A_NAME:
+            return False  # "... 43-04-00 Рахмет." is thanks, not Mr Rakhmet
+        if not (token.first or any(lower.endswith(e) and len(lower) - len(e) >= 4 and lower[:-len(e)] in self._names
+                                   for e in _CASE_ENDINGS)):
+            return False
+        window = text[max(0, token.start - _CONTACT_WINDOW):token.end + _CONTACT_WINDOW]
+        return _CONTACT.search(window) is not None
 
     @staticmethod
     def _name_like(token: _Token) -> bool:
@@ -201,7 +234,7 @@ class PersonNameRecognizer(DirectRecognizer):
             chain = chain[1:]
         if not chain:
             return None
-        sentence_start = text[:chain[0].start].rstrip()[-1:] in (".", "!", "?", "\n", "")
+        sentence_start = _opens_sentence(text, chain[0].start)
         initials = [k for k, t in enumerate(chain) if t.initial]
         if any(t.patronymic for t in chain):
             p = next(k for k, t in enumerate(chain) if t.patronymic)
