@@ -23,7 +23,7 @@ def level_meaning(spec: HierarchySpec, level: int, height: int) -> str:
         return f"H3 cell of resolution {params['resolutions'][level - 1]} (cells already coarser stay as they are)"
     if spec.builder == "date":
         unit = params["units"][level - 1]
-        return f"{'ISO week' if unit == 'week' else unit} in local time ({params['tz']})"
+        return f"{'ISO week' if unit == 'week' else unit.replace('_', ' ')} in local time ({params['tz']})"
     if spec.builder == "interval":
         return f"intervals of width {params['widths'][level - 1]:g}"
     if spec.builder == "prefix":
@@ -79,6 +79,7 @@ def build_report(result: ExtractResult, context: dict) -> dict:
         "transformation": {
             dim.column: {"level": level, "height": dim.height, "hierarchy": dim.source,
                          "meaning": level_meaning(specs[dim.column], level, dim.height),
+                         "example": _example(result.released, dim.column),
                          "weight": dim.weight, "allowed_levels": [dim.min_level, dim.max_level],
                          **({"loss": result.qi_loss[dim.column]} if result.qi_loss else {})}
             for dim, level in zip(result.dimensions, search.levels)
@@ -114,6 +115,12 @@ def build_report(result: ExtractResult, context: dict) -> dict:
     }
 
 
+def _example(released, column: str) -> str | None:
+    """The most frequent released label of a column, to show what its level looks like."""
+    counts = released[column].dropna().value_counts()
+    return str(counts.index[0]) if len(counts) else None
+
+
 def _e(value) -> str:
     return html.escape(str(value))
 
@@ -135,6 +142,24 @@ def _size_buckets(people: np.ndarray, k: int) -> list[list]:
     return rows
 
 
+def _trajectory_note(traj: dict | None) -> str:
+    if not traj:
+        return "<p>No person identifier is released: rows of one person cannot be linked to each other.</p>"
+    return (f"<p class='warn'>A re-keyed person id ({_e(', '.join(traj['columns']))}) links each person's rows into "
+            f"a trajectory: {traj['people']} people, up to {traj['max_rows_per_person']} rows each (median "
+            f"{traj['median_rows_per_person']:g}). Someone who knows a few of a person's events can find that person "
+            "and follow all of their rows; the risks above assume single rows.</p>")
+
+
+def _source(report: dict) -> str:
+    source = report.get("input") or {}
+    if "zone" in source:
+        days = source["days"]
+        span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+        return f"lake zone {source['zone']}, {span} ({len(days)} days, {source['rows']} rows)"
+    return f"file {source.get('path', '–')}"
+
+
 def render_html(report: dict, result: ExtractResult) -> str:
     """A single self-contained HTML page, in words first and figures second."""
     risk, records, settings = report["risk"], report["records"], result.settings
@@ -143,7 +168,8 @@ def render_html(report: dict, result: ExtractResult) -> str:
     warning_box = f"<div class='warn'><h2>Warnings</h2><ul>{warnings}</ul></div>" if warnings else ""
     attributes = _table(
         ["attribute", "released as", "level", "allowed levels", "weight", "information lost"],
-        [[col, t["meaning"], f"{t['level']} of {t['height']}", f"{t['allowed_levels'][0]}–{t['allowed_levels'][1]}",
+        [[col, t["meaning"] + (f", e.g. {t['example']}" if t.get("example") and t["level"] < t["height"] else ""),
+          f"{t['level']} of {t['height']}", f"{t['allowed_levels'][0]}–{t['allowed_levels'][1]}",
           f"{t['weight']:g}", f"{t['loss']:.1%}" if "loss" in t else "–"]
          for col, t in report["transformation"].items()],
     )
@@ -187,7 +213,7 @@ vertical-align:top}}th{{background:#f3f3f3}}.warn{{border:2px solid #c0392b;back
 margin:1em 0}}.facts td:first-child{{font-weight:600}}small{{color:#666}}</style>
 </head><body>
 <h1>Anonymized extract{(' for ' + _e(report['recipient'])) if report.get('recipient') else ''}</h1>
-<p><small>{_e(report.get('tool', ''))}, created {_e(report.get('created_at', ''))}.</small></p>
+<p><small>{_e(report.get('tool', ''))}, created {_e(report.get('created_at', ''))}. Source: {_e(_source(report))}.</small></p>
 <table class="facts">
 <tr><td>records</td><td>{records['input']} read, {records['released']} released, {records['suppressed']} removed</td></tr>
 <tr><td>people</td><td>{_e(who)}</td></tr>
@@ -197,12 +223,14 @@ margin:1em 0}}.facts td:first-child{{font-weight:600}}small{{color:#666}}</style
 {warning_box}
 <h2>How the people in it are protected</h2><ul>{protect}</ul>
 <h2>Attributes: how precise each one is</h2>{attributes}
-<p><small>Information lost: the share of each attribute's detail given up (0% = exact, 100% = nothing left;
-ARX's Loss, Iyengar 2002). A higher weight makes the search keep that attribute more precise.</small></p>
+<p><small>Information lost: the share of each attribute's detail given up, removed records counting as fully lost
+(0% = exact, 100% = nothing left; ARX's Loss, Iyengar 2002). A higher weight makes the search keep that attribute
+more precise; the allowed levels bound what the search may choose.</small></p>
 <h2>Columns</h2>{_table(["what", "columns"], column_rows)}
 <h2>Re-identification risk</h2>
 <p>Risk that an attacker picks out one person, counted in people (not rows). A group of n people gives 1/n.</p>
 {_table(["attacker", "who that is", "highest", "average", f"people above {threshold:.0%}"], risk_rows)}
+{_trajectory_note(traj)}
 <h2>Group sizes</h2>{_table(["people in the group", "groups"], _size_buckets(people_per_class, settings.k))}
 <h2>Sample rows</h2><p><small>{len(sample_rows)} randomly chosen released rows, exactly as delivered.</small></p>{sample}
 <details><summary>Technical details</summary>

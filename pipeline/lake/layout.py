@@ -16,7 +16,9 @@ AUDIT = "audit"
 # Zones an analyst without access to per-person rows may read: only k-anonymous releases and window statistics.
 SHAREABLE_ZONES = (AGGREGATES, WINDOW_STATS)
 RESTRICTED_ZONES = (PSEUDONYMIZED,)
-DATE_COLUMN = "event_date"
+# Erasure caps a linked person at this many distinct user, device and cookie identifiers per key epoch (here, not
+# in person.py, so that the CLI can show it without importing numpy and pyarrow).
+DEFAULT_MAX_COMPONENT = 20
 # Batch ids come from source offsets (e.g. "r003-0000000000000012345-p1"); only these chars reach file names.
 _SAFE_BATCH_ID = re.compile(r"^[A-Za-z0-9_.-]{1,160}$")
 
@@ -45,6 +47,10 @@ class ZoneAccess:
     group_env: str | None  # environment variable naming the Unix group of readers (None: owner only)
     dir_mode: int          # zone root and its partition folders (setgid: new files inherit the group)
     file_mode: int
+    group_files: tuple[str, ...] | None = None  # when set, only these files get file_mode; others are 0600
+
+    def mode_for(self, file_name: str) -> int:
+        return self.file_mode if self.group_files is None or file_name in self.group_files else 0o600
 
 
 SHAREABLE, RESTRICTED, OPERATOR = "shareable", "restricted", "operator"
@@ -55,7 +61,7 @@ ZONE_ACCESS: dict[str, ZoneAccess] = {
     # Raw rejected events: the pipeline's own account only.
     DLQ: ZoneAccess(OPERATOR, None, 0o700, 0o600),
     # Append-only audit trail: restricted readers append their query records (group write, no read).
-    AUDIT: ZoneAccess(OPERATOR, "ANONPIPE_RESTRICTED_GROUP", 0o2730, 0o620),
+    AUDIT: ZoneAccess(OPERATOR, "ANONPIPE_RESTRICTED_GROUP", 0o2730, 0o620, group_files=("access.log",)),
 }
 
 
