@@ -29,6 +29,8 @@ from pipeline.linkage import components
 
 
 UNCAPPED_FIELDS = frozenset({"session_id"})
+# Keyed-HMAC fields that identify an event, not a person: never linked or matched.
+NOT_PERSON_FIELDS = frozenset({"event_id"})
 
 
 class PersonError(ValueError):
@@ -144,6 +146,7 @@ def resolve(sources: list[ZoneSource], ring: KeyRing, identifiers: Mapping[str, 
     """The person's pseudonyms in every source, linked per key epoch, capped (see the module docstring)."""
     if not identifiers:
         raise PersonError("give at least one identifier")
+    fields = {name: spec for name, spec in fields.items() if name not in NOT_PERSON_FIELDS}
     person = Person(seeds=seeds(ring, identifiers, fields), keys_checked=[k.key_id for k in ring.held_keys()])
     person.pseudonyms = {k: {c: set(v) for c, v in cols.items()} for k, cols in person.seeds.items()}
     columns = [column for column, _ in fields.values()]
