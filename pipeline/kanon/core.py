@@ -71,11 +71,6 @@ class WindowRelease:
     suppressed_people: set[int] = field(default_factory=set)
 
 
-def window_start_ms(times_ms, size_ms: int):
-    """Start of the tumbling window holding each time (an int, or an array/Series of them)."""
-    return (times_ms // size_ms) * size_ms
-
-
 def _strings(table: pa.Table, name: str) -> list[str]:
     return [UNKNOWN if v is None else str(v) for v in table.column(name).to_pylist()]
 
