@@ -12,6 +12,11 @@ STAR = "*"
 UNKNOWN = "unknown"
 
 
+def levels(hierarchy: Hierarchy) -> int:
+    """How many times the value can be raised before it is '*'."""
+    return len(hierarchy.resolutions) + 1 if hierarchy.kind == "h3" else 1
+
+
 @functools.lru_cache(maxsize=200_000)
 def _h3_parent(cell: str, resolution: int) -> str:
     try:
