@@ -178,7 +178,7 @@ async def consume_produce(bootstrap: str, expected_events: int, transform: bool)
     stage), or through the ingest stage's own steps (validate → pseudonymize → split by partition → Arrow IPC)."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-    from pipeline.pseudonymize.agent import split_by_partition
+    from pipeline.pseudonymize.batch import split_by_partition
     from pipeline.validate.envelope import collector_paused
     from pipeline.validate.rejects import encode_rejects
     from pipeline.wire import encode_table

@@ -13,13 +13,16 @@ until it does, or until a control message advances the watermark (`anonpipe clos
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 
+import numpy as np
 import orjson
+import pyarrow as pa
 
 from pipeline.kanon.core import late_table, pre_aggregate, release_tables, release_window
-from pipeline.kanon.state import KAnonState, parse_batch_id
+from pipeline.kanon.state import KAnonState, batch_source
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
@@ -35,6 +38,12 @@ async def deliver(topic, payload: bytes, batch_id: str) -> None:
     """Send now (not attached to the source event) and wait for the broker's acknowledgement."""
     pending = await topic.send(value=payload, headers=[(HEADER_BATCH_ID, batch_id.encode())], force=True)
     await pending
+
+
+def release_digest(counted: dict, policy_version: str) -> str:
+    """Short digest of the positions a release counted and the policy version that made it."""
+    text = policy_version + "|" + "|".join(f"{stream}:{list(ranges)}" for stream, ranges in sorted(counted.items()))
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
 def time_column(policy: CompiledPolicy) -> str:
@@ -76,7 +85,9 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
                 by_value[cell[0]][cell] = cell_state
             releases = [release_window(group, config) for _, group in sorted(by_value.items())]
             aggregates, stats = release_tables(window, releases, config, policy.version, partition)
-            batch = f"w{window}-p{partition:03d}"
+            # Named by what the release counted (and the policy): a re-release after a crash repeats the same ids,
+            # a window of another run, topic incarnation or policy version never collides with this one.
+            batch = f"w{window}-p{partition:03d}-{release_digest(offsets, policy.version)}"
             if aggregates.num_rows:
                 await deliver(topics.aggregates, encode_table(aggregates), f"agg-{batch}")
             await deliver(topics.window_stats, encode_table(stats), f"stats-{batch}")
@@ -95,25 +106,32 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
                 await release_due(partition)
                 continue
             batch_id = (header(event.headers, HEADER_BATCH_ID) or b"").decode()
-            source, offset = parse_batch_id(batch_id, event.message.offset)
             batch = decode_table(event.value)
             if batch.num_rows == 0:
                 continue
+            source_stream, source, lo, hi, positions = batch_source(batch_id, batch, event.message.offset)
             closed = state.closed(partition)
             late: dict[int, int] = defaultdict(int)
             with metrics.time_batch("kanon"):
-                by_window: dict[int, dict] = defaultdict(dict)
-                for (window, cell), update in pre_aggregate(batch, config, time_col).items():
-                    by_window[window][cell] = update
-                for window, updates in by_window.items():
+                row_windows = (batch.column(time_col).cast("int64").to_numpy() // size_ms) * size_ms
+                for window in np.unique(row_windows).tolist():
+                    in_window = row_windows == window
                     if window + size_ms <= closed:
-                        if not state.was_counted(partition, window, source, offset):
-                            late[window] += sum(u.events for u in updates.values())
-                    else:
-                        state.apply(partition, window, updates, source, offset)
+                        fresh = in_window.copy()
+                        fresh[in_window] = state.not_counted(partition, window, source_stream, positions[in_window])
+                        if fresh.any():
+                            late[window] += int(fresh.sum())  # rows its release did not count, not replays
+                            state.count_late(partition, window, source_stream, lo, hi)
+                        continue
+                    fresh = in_window.copy()
+                    fresh[in_window] = ~state.counted(partition, window, source_stream).covers(positions[in_window])
+                    rows = batch if fresh.all() else batch.filter(pa.array(fresh))
+                    updates = {cell: update for (_, cell), update in pre_aggregate(rows, config, time_col).items()}
+                    state.apply(partition, window, updates, source_stream, lo, hi)
             if late:
+                late_id = f"late-{batch_id or event.message.offset}".encode()
                 await topics.window_stats.send(value=encode_table(late_table(late, config, policy.version, partition)),
-                                               headers=[(HEADER_BATCH_ID, f"late-{batch_id or offset}".encode())])
+                                               headers=[(HEADER_BATCH_ID, late_id)])
                 metrics.record_late(sum(late.values()))
             newest = int(batch.column(time_col).cast("int64").to_numpy().max())
             state.advance_source(partition, source, newest)

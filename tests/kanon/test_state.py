@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import orjson
 
+import numpy as np
+
 from pipeline.kanon.core import CellState
 from pipeline.kanon.state import KAnonState
+from pipeline.positions import RangeSet
 
 HOUR = 3_600_000
 W0, W1 = 10 * HOUR, 11 * HOUR
@@ -27,13 +30,13 @@ def _update(events: int, *subjects: str) -> CellState:
 
 def test_batches_merge_per_cell_and_a_replayed_batch_counts_once():
     state = _state()
-    state.apply(0, W0, {A: _update(2, "u1", "u2")}, source="0", offset=10)
-    state.apply(0, W0, {A: _update(1, "u2"), B: _update(1, "u3")}, source="1", offset=7)
-    state.apply(0, W0, {A: _update(2, "u1", "u2")}, source="0", offset=10)  # replay after a crash
+    state.apply(0, W0, {A: _update(2, "u1", "u2")}, "0", 10, 10)
+    state.apply(0, W0, {A: _update(1, "u2"), B: _update(1, "u3")}, "1", 7, 7)
+    state.apply(0, W0, {A: _update(2, "u1", "u2")}, "0", 10, 10)  # replay after a crash
     cells, offsets = state.take_window(0, W0)
     assert cells[A].events == 3 and cells[A].subjects == {"u1", "u2"}
     assert cells[B].events == 1 and cells[B].subjects == {"u3"}
-    assert offsets == {"0": 10, "1": 7}
+    assert offsets == {"0": RangeSet([(10, 10)]), "1": RangeSet([(7, 7)])}
 
 
 def test_each_batch_writes_one_small_record_per_window():
@@ -41,8 +44,8 @@ def test_each_batch_writes_one_small_record_per_window():
     state = _state(table)
     big = {(f"t{i}", "cell", "os"): _update(1, f"user-{i}") for i in range(300)}
     for offset in range(20):
-        state.apply(0, W0, big, source="0", offset=offset)
-    state.apply(0, W1, {A: _update(1, "u9")}, source="0", offset=20)
+        state.apply(0, W0, big, "0", offset, offset)
+    state.apply(0, W1, {A: _update(1, "u9")}, "0", 20, 20)
     records = [key for key in table if key.startswith(b"d|")]
     assert len(records) == 21
     # a record holds its batch only: its size does not grow with the window
@@ -52,13 +55,13 @@ def test_each_batch_writes_one_small_record_per_window():
 def test_recovery_rebuilds_the_same_windows_from_the_table():
     table: dict = {}
     first = _state(table)
-    first.apply(0, W0, {A: _update(1, "u1")}, source="0", offset=1)
-    first.apply(0, W1, {B: _update(2, "u2")}, source="1", offset=4)
-    first.apply(1, W0, {B: _update(5, "u5")}, source="0", offset=2)  # another stage partition
+    first.apply(0, W0, {A: _update(1, "u1")}, "0", 1, 1)
+    first.apply(0, W1, {B: _update(2, "u2")}, "1", 4, 4)
+    first.apply(1, W0, {B: _update(5, "u5")}, "0", 2, 2)  # another stage partition
     recovered = _state(table)  # a new worker: only the table survives
     assert sorted(recovered.windows(0)) == [W0, W1]
     assert recovered.take_window(0, W1) == first.take_window(0, W1)
-    recovered.apply(0, W0, {A: _update(1, "u1")}, source="0", offset=1)  # replay seen through the rebuilt index
+    recovered.apply(0, W0, {A: _update(1, "u1")}, "0", 1, 1)  # replay seen through the rebuilt index
     assert recovered.take_window(0, W0)[0][A].events == 1
 
 
@@ -66,24 +69,37 @@ def test_records_of_earlier_versions_are_merged_too():
     table = {b"c|0|%d|3" % W0: orjson.dumps({"cells": {orjson.dumps(list(A)).decode(): [4, ["u1", "u7"]]},
                                               "o": {"0": 5}})}
     state = _state(table)
-    state.apply(0, W0, {A: _update(1, "u8")}, source="1", offset=2)
+    state.apply(0, W0, {A: _update(1, "u8")}, "1", 2, 2)
     cells, offsets = state.take_window(0, W0)
     assert cells[A].events == 5 and cells[A].subjects == {"u1", "u7", "u8"}
-    assert offsets == {"0": 5, "1": 2}
+    assert offsets == {"0": RangeSet([(0, 5)]), "1": RangeSet([(2, 2)])}
 
 
 def test_release_drops_the_window_and_leftovers_after_a_crash_are_discarded():
     table: dict = {}
     state = _state(table)
-    state.apply(0, W0, {A: _update(1, "u1")}, source="0", offset=1)
-    state.apply(0, W1, {A: _update(1, "u2")}, source="0", offset=2)
+    state.apply(0, W0, {A: _update(1, "u1")}, "0", 1, 1)
+    state.apply(0, W1, {A: _update(1, "u2")}, "0", 2, 2)
     _, offsets = state.take_window(0, W0)
     state.finish_release(0, W0, offsets, closed=W0 + HOUR, forget_before_ms=0)
     assert not [k for k in table if k.startswith(b"d|0|%d|" % W0)]
-    assert state.was_counted(0, W0, "0", 1) and not state.was_counted(0, W0, "0", 2)
+    assert state.not_counted(0, W0, "0", np.array([1, 2])).tolist() == [False, True]
 
     # A crash after `closed` advanced past W1 but before W1's records were deleted:
     state.set_int("closed|0", W1 + HOUR)
     recovered = _state(table)
     assert recovered.drop_released_leftovers(0, HOUR) == 1
     assert not [k for k in table if k.startswith(b"d|")]
+
+
+def test_a_replay_gathered_into_other_batches_is_recognised_by_positions():
+    state = _state()
+    state.apply(0, W0, {A: _update(2, "u1", "u2")}, "s1.r000", 0, 99)
+    state.apply(0, W0, {A: _update(1, "u3")}, "s1.r000", 100, 199)
+    # a replay gathered [50, 180]: every one of its positions is already counted
+    assert not (~state.counted(0, W0, "s1.r000").covers(np.array([50, 120, 180]))).any()
+    # [150, 250] is counted only from 200 on; another incarnation of the topic is another stream
+    assert state.counted(0, W0, "s1.r000").covers(np.array([150, 199, 200, 250])).tolist() == [True, True, False, False]
+    assert not state.counted(0, W0, "s2.r000").covers(np.array([50])).any()
+    recovered = _state(state.table)  # the ranges come back from the records' keys
+    assert list(recovered.counted(0, W0, "s1.r000")) == [(0, 199)]
