@@ -34,7 +34,7 @@ class BrokerWatch(Service):
         self.bootstrap, self.watched, self.interval = bootstrap, watched, interval
         self.ssl_context, self.ping_timeout, self.timeouts_needed = ssl_context, ping_timeout, timeouts_needed
         self.known_ids: dict[str, str | None] = dict(started_on or {})
-        self.state = BrokerStateLog(bootstrap, log)
+        self.states = BrokerStateLog(bootstrap, log)
         self.timeouts = 0
         # Set when the broker came back without the state this worker depends on.
         self.state_lost = threading.Event()
@@ -48,7 +48,7 @@ class BrokerWatch(Service):
             await self.sleep(self.interval)
 
     async def check(self) -> None:
-        was_down = self.state.state is False
+        was_down = self.states.state is False
         # A real request, not a TCP connect: a frozen broker (paused VM, SIGSTOP, GC stall) still completes
         # handshakes from the kernel's listen backlog. The timeout stays below `interval` (no overlapping ticks).
         error = await ping_async(self.bootstrap, timeout=self.ping_timeout, ssl_context=self.ssl_context)
@@ -57,11 +57,11 @@ class BrokerWatch(Service):
             self.timeouts = self.timeouts + 1 if "Timeout" in error else self.timeouts_needed
             if self.timeouts >= self.timeouts_needed:
                 self.unreachable.set()
-                self.state.observe(False, error)
+                self.states.observe(False, error)
             return
         self.timeouts = 0
         self.unreachable.clear()
-        self.state.observe(True)
+        self.states.observe(True)
         if self.known_ids and not was_down:
             return
         loop = asyncio.get_running_loop()

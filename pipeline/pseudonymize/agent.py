@@ -80,17 +80,18 @@ class RawIngest(Service):
         self.metrics = metrics or PipelineMetrics()
         self.consumer: AIOKafkaConsumer | None = None
         self.in_flight = asyncio.Lock()
+        self.committed: dict[TopicPartition, int] = {}
 
     async def on_start(self) -> None:
         self.consumer = AIOKafkaConsumer(
-            self.batch.topic, bootstrap_servers=self.kafka.bootstrap.split(","), group_id=self.group_id,
+            bootstrap_servers=self.kafka.bootstrap.split(","), group_id=self.group_id,
             client_id=f"{self.group_id}-consumer", enable_auto_commit=False, auto_offset_reset="earliest",
             # the same short session as faust's consumer (app.py): fast first join and failover
             session_timeout_ms=6000, heartbeat_interval_ms=2000,
             max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
             **consumer_security(self.kafka))
-        await self.consumer.start()
         self.consumer.subscribe([self.batch.topic], listener=_HandOver(self))
+        await self.consumer.start()
 
     async def on_stop(self) -> None:
         if self.consumer is not None:
@@ -99,20 +100,14 @@ class RawIngest(Service):
 
     def lag(self) -> dict[TopicPartition, int]:
         """Messages between each assigned partition's committed offset and its high watermark."""
-        consumer = self.consumer
-        if consumer is None:
+        if self.consumer is None:
             return {}
         lags = {}
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            committed = consumer.last_stable_offset(tp) if highwater is None else None
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)
             if highwater is not None:
-                lags[tp] = highwater - (self.committed.get(tp) or 0)
-            elif committed is not None:
-                lags[tp] = 0
+                lags[tp] = highwater - self.committed.get(tp, 0)
         return lags
-
-    committed: dict = {}
 
     @Service.task
     async def _consume(self) -> None:
