@@ -1,8 +1,9 @@
-"""Extract I/O: read CSV/Parquet input, stage the output directory atomically, manifest, audit log."""
+"""Extract I/O: read CSV (plain or gzip) / Parquet input, stage the output atomically, manifest, audit log."""
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import json
 import os
@@ -21,9 +22,16 @@ class ExtractIOError(ValueError):
     """The input cannot be read or the output cannot be written."""
 
 
+def is_gzip(path: Path) -> bool:
+    """gzip files start with the magic bytes 1f 8b."""
+    with path.open("rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
 def detect_delimiter(path: Path) -> str:
     """Pick `;` or `,`: whichever occurs more often in the header line (ARX exports use `;`)."""
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+    opener = gzip.open if is_gzip(path) else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
         header = handle.readline()
     counts = {d: header.count(d) for d in CSV_DELIMITERS}
     delimiter = max(counts, key=counts.get)
@@ -39,7 +47,11 @@ def is_parquet(path: Path) -> bool:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a Parquet file, or a CSV with every column as text (values match hierarchies verbatim)."""
+    """Read a Parquet file, or a CSV (gzip-compressed or not) with every column as text.
+
+    CSV cells stay text so they match hierarchy files verbatim; compression is detected by
+    content, not by the file name.
+    """
     path = Path(path)
     if not path.is_file():
         raise ExtractIOError(f"input {path} does not exist")
@@ -47,8 +59,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if is_parquet(path):
             return pq.read_table(path).to_pandas()
         return pd.read_csv(path, sep=detect_delimiter(path), dtype=str, keep_default_na=False,
-                           encoding="utf-8-sig")
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+                           encoding="utf-8-sig", compression="gzip" if is_gzip(path) else None)
+    except (OSError, ValueError, EOFError, pd.errors.ParserError) as exc:
         if isinstance(exc, ExtractIOError):
             raise
         raise ExtractIOError(f"cannot read {path}: {exc}") from exc

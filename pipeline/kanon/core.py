@@ -79,7 +79,7 @@ def pre_aggregate(table: pa.Table, config: KAnonSection, time_column: str) -> di
         return {}
     size_ms = config.window.size_seconds * 1000
     windows = ((table.column(time_column).cast(pa.int64()).to_numpy() // size_ms) * size_ms).tolist()
-    columns = [_strings(table, config.partition_column)] + [_strings(table, q) for q in config.quasi_identifiers]
+    columns = [_strings(table, config.partition_column)] + [_strings(table, q) for q in config.cell_attributes]
     out: dict[tuple[int, Cell], CellState] = {}
     for window, subject, *cell in zip(windows, subject_column(table, config), *columns):
         if subject is None:
@@ -95,8 +95,8 @@ def pre_aggregate(table: pa.Table, config: KAnonSection, time_column: str) -> di
 
 def release_window(cells: dict[Cell, CellState], config: KAnonSection) -> WindowRelease:
     """Publish / roll up / suppress the cells of one window (see the module docstring)."""
-    qis = list(config.quasi_identifiers)
-    hierarchies = [config.quasi_identifiers[q] for q in qis]
+    qis = list(config.cell_attributes)
+    hierarchies = [config.cell_attributes[q] for q in qis]
     levels = [0] * len(qis)
     remaining = {cell: CellState(s.events, set(s.subjects)) for cell, s in cells.items()}
     all_subjects = set().union(*(s.subjects for s in remaining.values())) if remaining else set()
@@ -130,7 +130,7 @@ def release_window(cells: dict[Cell, CellState], config: KAnonSection) -> Window
 
 
 def aggregate_schema(config: KAnonSection) -> pa.Schema:
-    qis = list(config.quasi_identifiers)
+    qis = list(config.cell_attributes)
     return pa.schema(
         [pa.field("window_start", pa.timestamp("ms", tz="UTC")), pa.field("window_end", pa.timestamp("ms", tz="UTC")),
          pa.field(config.partition_column, pa.string())]
@@ -156,7 +156,7 @@ def _date(ms: int) -> str:
 def release_tables(window_ms: int, releases: list[WindowRelease], config: KAnonSection, policy_version: str,
                    partition: int, late_events: int = 0) -> tuple[pa.Table, pa.Table]:
     """Aggregate rows and one stats row for a window (all partition values released by one worker partition)."""
-    qis = list(config.quasi_identifiers)
+    qis = list(config.cell_attributes)
     end_ms = window_ms + config.window.size_seconds * 1000
     rows = [r for release in releases for r in release.rows]
     columns = {"window_start": [window_ms] * len(rows), "window_end": [end_ms] * len(rows),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pyarrow.parquet as pq
 from pipeline.keys.ring import KeyRing, KeyRingError
 from pipeline.lake.compaction import CompactionError, compact_zone
 from pipeline.lake.erasure import ErasureError, forget as forget_person
-from pipeline.lake.layout import ZONES
+from pipeline.lake.layout import RESTRICTED, SHAREABLE, ZONES
 from pipeline.lake.query import QueryError, format_table, run_query
 from pipeline.lake.report import ReportError, build_report
 from pipeline.lake.retention import RetentionError, apply_retention, load_retention
@@ -116,6 +117,45 @@ def retention_command(data_dir, policy, today, dry_run):
     click.echo(f"{verb} {len(expired)} partition(s) as of {today.isoformat()}")
 
 
+@lake_group.command("maintain")
+@data_dir_option
+@click.option("--policy", envvar="ANONPIPE_POLICY", type=click.Path(path_type=Path, dir_okay=False),
+              help="policy YAML whose `retention` mapping sets the days per zone (env ANONPIPE_POLICY)")
+@click.option("--interval", envvar="ANONPIPE_MAINTAIN_INTERVAL", default=3600.0, show_default=True,
+              type=click.FloatRange(min=0.1), help="seconds between cycles")
+@click.option("--once", is_flag=True, help="run one cycle and exit (for a Kubernetes CronJob or cron)")
+@click.option("--no-compact", is_flag=True, help="skip compaction (retention and permissions still run)")
+@click.option("--metrics-port", envvar="ANONPIPE_METRICS_PORT", type=int, default=0, show_default=True,
+              help="serve anonpipe_lake_* gauges on this port (0: off)")
+@_one_line_errors
+def maintain_command(data_dir, policy, interval, once, no_compact, metrics_port):
+    """Apply retention, compaction and zone permissions now and then every --interval seconds (a service)."""
+    import signal
+    import threading
+
+    from pipeline.lake.maintain import run_cycle, run_forever
+    if once:
+        days = load_retention(policy)
+        report = run_cycle(_existing(data_dir), days, compact=not no_compact)
+        click.echo(f"removed {sum(report.removed.values())} partition(s), compacted {report.compacted}, "
+                   f"fixed {report.permissions_fixed} permission(s), expired {report.blocklist_expired} "
+                   "blocklist entries")
+        if report.failed:
+            raise click.ClickException(f"maintenance steps failed: {', '.join(report.failed)} (see the log)")
+        return
+    load_retention(policy)  # a broken policy fails at start, not silently in the loop
+    from pipeline.observability.logging import configure_logging
+    from pipeline.observability.metrics import start_metrics_server
+    configure_logging(os.environ.get("ANONPIPE_LOG_FORMAT", "text"), os.environ.get("ANONPIPE_LOG_LEVEL", "INFO"))
+    start_metrics_server(metrics_port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        run_forever(data_dir, policy, interval, stop, compact=not no_compact)
+    except KeyboardInterrupt:
+        pass
+
+
 # ---- query ------------------------------------------------------------------------------------------------
 @click.command("query")
 @click.argument("sql")
@@ -125,13 +165,20 @@ def retention_command(data_dir, policy, today, dry_run):
               help="write the result here (required for parquet)")
 @click.option("--max-rows", default=100, show_default=True, type=click.IntRange(min=1),
               help="rows shown by --format table")
+@click.option("--zone", type=click.Choice([SHAREABLE, RESTRICTED]), default=SHAREABLE, show_default=True,
+              help="shareable: views aggregates, window_stats; restricted: also `events` (pseudonymized rows; "
+                   "needs read access to that zone; every query is audited)")
 @_one_line_errors
-def query_command(sql, data_dir, fmt, out, max_rows):
-    """Run SQL over the views `events` (pseudonymized, restricted), `aggregates` and `window_stats`."""
+def query_command(sql, data_dir, fmt, out, max_rows, zone):
+    """Run one SELECT over the lake views (`aggregates`, `window_stats`; `events` with --zone restricted).
+
+    Only the lake's own Parquet files can be read: no other files, COPY, ATTACH or extensions. The DLQ is
+    never queryable.
+    """
     data_dir = _existing(data_dir)
     if fmt == "parquet" and out is None:
         raise click.ClickException("--format parquet needs --out FILE")
-    result = run_query(data_dir, sql)
+    result = run_query(data_dir, sql, zone=zone)
     if fmt == "parquet":
         pq.write_table(result, out, compression="zstd")
     elif fmt == "csv":

@@ -8,7 +8,7 @@ from functools import partial
 
 import orjson
 import pyarrow as pa
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from pipeline.operators.base import (
     BatchContext,
@@ -25,6 +25,16 @@ OTHER = "other"
 class AllowlistParams(OperatorParams):
     keys: dict[str, list[str | int | float | bool] | None] = Field(
         ..., description="key → allowed values (others become 'other'); null = any identifier-like value")
+    columns: list[str] = Field(
+        default_factory=list, description="keys also written as their own string column, named as the key "
+                                          "(what the k-anonymity stage can use as a dimension)")
+
+    @model_validator(mode="after")
+    def _columns_are_keys(self):
+        unknown = [c for c in self.columns if c not in self.keys]
+        if unknown:
+            raise ValueError(f"columns names {unknown[0]!r}, which is not one of the allowed keys")
+        return self
 
 
 class Allowlist(Operator):
@@ -32,7 +42,18 @@ class Allowlist(Operator):
     Params = AllowlistParams
 
     def output_schema(self) -> list[pa.Field]:
-        return [pa.field(self.output, pa.string())]
+        return [pa.field(self.output, pa.string())] + [pa.field(c, pa.string()) for c in self.params.columns]
+
+    def _with_columns(self, filtered: pa.Array) -> OperatorResult:
+        columns = {self.output: filtered}
+        if self.params.columns:
+            # The kept object's JSON text repeats a lot: each distinct text is parsed once.
+            encoded = filtered.dictionary_encode()
+            objects = [orjson.loads(t) if t is not None else {} for t in encoded.dictionary.to_pylist()]
+            for key in self.params.columns:
+                values = pa.array([None if o.get(key) is None else str(o[key]) for o in objects], type=pa.string())
+                columns[key] = values.take(encoded.indices)
+        return OperatorResult(columns)
 
     def _filter(self, obj: dict) -> str | None:
         kept = {}
@@ -64,8 +85,8 @@ class Allowlist(Operator):
         by_id = dict(zip(ids, values))
         if len(by_id) < len(values):
             results = dict(zip(by_id, self._distinct_results(list(by_id.values()))))
-            return OperatorResult({self.output: pa.array(list(map(results.__getitem__, ids)), type=pa.string())})
-        return OperatorResult({self.output: pa.array(self._distinct_results(values), type=pa.string())})
+            return self._with_columns(pa.array(list(map(results.__getitem__, ids)), type=pa.string()))
+        return self._with_columns(pa.array(self._distinct_results(values), type=pa.string()))
 
     def _distinct_results(self, values: list) -> list:
         # Objects repeat a lot: computed once per distinct JSON text of the object. Equal texts mean equal

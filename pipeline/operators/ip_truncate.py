@@ -17,6 +17,7 @@ from pipeline.operators.base import (
     OperatorResult,
 )
 from pipeline.operators.columnar import BoundedCache, as_strings, encode
+from pipeline.operators.ip_special import embedded_ipv4, ipv4_range_bounds, is_client_address
 from pipeline.validate.rejects import INVALID_IP
 
 # A client IP recurs in many events (one per device and network); remember results across batches.
@@ -24,13 +25,14 @@ CACHE_ENTRIES = 50_000
 # Fewer new values than this in a batch: the column-at-a-time path's fixed cost (~50 µs) exceeds ~2.5 µs a value.
 VECTORIZE_FROM = 20
 NOT_AN_ADDRESS = "not an IPv4 or IPv6 address"
-NOT_GLOBAL = "IP address is private, loopback, reserved or otherwise not global"
+NOT_GLOBAL = "IP address is private, loopback, reserved, multicast or otherwise not a client's public address"
 
 
 class IpTruncateParams(OperatorParams):
     ipv4_prefix: int = Field(24, ge=0, le=32)
     ipv6_prefix: int = Field(48, ge=0, le=128)
-    reject_non_global: bool = Field(True, description="dead-letter private, loopback, reserved, multicast IPs")
+    reject_non_global: bool = Field(True, description="dead-letter private, loopback, reserved, multicast IPs "
+                                                      "(pipeline/operators/ip_special.py lists them)")
 
 
 def parse_ipv4_int(text: str) -> int | None:
@@ -50,16 +52,21 @@ def parse_ipv4_int(text: str) -> int | None:
 
 
 def parse_ip(text: str, reject_non_global: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address | str:
-    """The address, or a reason string when it is invalid or (optionally) not globally routable."""
+    """The address, or a reason string when it is invalid or (optionally) not a client's public address.
+
+    IPv6 forms that carry an IPv4 address (mapped, 6to4, Teredo, NAT64) become that IPv4 address, so they are
+    truncated as IPv4 whatever `reject_non_global` says (ip_special.py records each decision).
+    """
     try:
         plain_v4 = parse_ipv4_int(text)  # fast path for the common case; same result as ip_address()
         address = ipaddress.IPv4Address(plain_v4) if plain_v4 is not None else ipaddress.ip_address(text.strip())
     except (ValueError, AttributeError):
         return NOT_AN_ADDRESS
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    # Python counts multicast as global; it is never a client address.
-    if reject_non_global and (not address.is_global or address.is_multicast):
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id is not None:
+            return NOT_GLOBAL if reject_non_global else NOT_AN_ADDRESS  # "fe80::1%eth0": a link-local form
+        address = embedded_ipv4(address) or address
+    if reject_non_global and not is_client_address(address):
         return NOT_GLOBAL
     return address
 
@@ -166,19 +173,10 @@ def parse_dotted_quads(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 def _non_global_ranges() -> tuple[np.ndarray, np.ndarray]:
     """(sorted range starts, rejected flag per range) covering all IPv4 addresses, as parse_ip judges them.
 
-    ipaddress decides by membership in the special-purpose networks it lists (the list changes between Python
-    releases), so the verdict is constant between two consecutive network boundaries: ask parse_ip once per
-    range, taking every network from the stdlib's own table.
+    The verdict is constant between two consecutive boundaries of ip_special's networks: ask parse_ip once per
+    range, so the column path and the per-value path cannot disagree.
     """
-    bounds = {0}
-    # A private table of the stdlib (3.11–3.13); were it gone, the ranges below would miss networks, so the
-    # operator then classifies every address with parse_ip instead (see _truncate_many).
-    for value in vars(ipaddress._IPv4Constants).values():
-        for item in value if isinstance(value, (list, tuple, set, frozenset)) else [value]:
-            if isinstance(item, (ipaddress.IPv4Address, ipaddress.IPv4Network)):
-                network = ipaddress.IPv4Network(item)
-                bounds.update((int(network.network_address), int(network.broadcast_address) + 1))
-    starts = sorted(b for b in bounds if b < 1 << 32)
+    starts = ipv4_range_bounds()
     rejected = [isinstance(parse_ip(str(ipaddress.IPv4Address(s)), True), str) for s in starts]
     return np.array(starts, dtype=np.uint32), np.array(rejected, dtype=bool)
 
@@ -241,8 +239,7 @@ class IpTruncate(Operator):
 
     def _truncate_many(self, texts: list[str]) -> list[tuple[str | None, str | None]]:
         """_truncate of each text: plain dotted quads a column at a time, everything else one by one."""
-        ranges_known = hasattr(ipaddress, "_IPv4Constants")  # the table _non_global_ranges reads
-        if len(texts) < VECTORIZE_FROM or (self.params.reject_non_global and not ranges_known):
+        if len(texts) < VECTORIZE_FROM:
             return [self._truncate(text) for text in texts]
         plain, addresses = parse_dotted_quads(pa.array(texts, type=pa.string()))
         rejected = plain & non_global_ipv4(addresses) if self.params.reject_non_global else np.zeros_like(plain)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.keys.ring import PERIODS
 
@@ -42,6 +43,42 @@ class WindowSection(Strict):
     grace_seconds: int = Field(600, ge=0, description="how long after a window ends late events still count")
 
 
+class DomainColumn(Strict):
+    """The public values of one column in a `dp` release; anything else is published as 'other'."""
+
+    values: list[str] = Field(..., min_length=1, description="public values (never taken from the data)")
+    h3_resolution: int | None = Field(None, description="h3 columns: raise values to this resolution first "
+                                                           "(one of the hierarchy's resolutions)")
+
+
+class DPSection(Strict):
+    """Differentially private release (pipeline/dp/, docs/dp.md): budgets, person-level bounds, public domain."""
+
+    epsilon_per_window: float = Field(1.0, gt=0, le=10, description="ε one window's release spends (all stage "
+                                                                   "partitions together)")
+    epsilon_per_period: float = Field(24.0, gt=0, description="ε a period may spend in total; then nothing more")
+    period: Literal["day", "month"] = Field("day", description="budget period (UTC)")
+    delta_per_window: float = Field(1e-6, gt=0, lt=1e-3, description="δ of the noisy cell selection (`both`)")
+    max_cells: int = Field(3, ge=1, le=1000, description="cells one person may count in per window")
+    max_events: int = Field(10, ge=1, le=100_000, description="events one person may count per window")
+    events_share: float = Field(0.45, gt=0, lt=1, description="share of the window's ε for event counts")
+    users_share: float = Field(0.45, gt=0, lt=1, description="share for people counts (or the noisy selection)")
+    domain: dict[str, DomainColumn] = Field(default_factory=lambda: {
+        "event_type": DomainColumn(values=["app_open", "screen_view", "search", "appeal_submit", "appeal_status",
+                                           "map_view", "push_open", "login", "logout", "error"]),
+        "os_family": DomainColumn(values=["Android", "iOS", "Windows", "macOS", "Linux", "HarmonyOS"]),
+        "device_class": DomainColumn(values=["phone", "tablet", "desktop"])},
+        description="`dp` mode: public values per column; a column not listed is published as '*'")
+
+    @model_validator(mode="after")
+    def _shares_leave_room(self):
+        if self.events_share + self.users_share >= 1:
+            raise ValueError("events_share + users_share must leave a share for the count of bounded people")
+        if self.epsilon_per_period < self.epsilon_per_window:
+            raise ValueError("epsilon_per_period is smaller than one window's epsilon: nothing could be published")
+        return self
+
+
 class KAnonSection(Strict):
     """Streaming k-anonymity aggregation (see pipeline/kanon/core.py for the algorithm and its argument)."""
 
@@ -56,20 +93,57 @@ class KAnonSection(Strict):
     rollup_order: list[str] = Field(
         ["geo_h3", "geo_h3", "app_major", "device_class", "os_family", "geo_h3"],
         description="each entry raises that quasi-identifier one level; cells still under k after the last are suppressed")
+    dimensions: dict[str, Hierarchy] = Field(
+        default_factory=dict,
+        description="analysis columns (e.g. service, screen, status) kept in the cells beside the quasi-identifiers; "
+                    "they take part in the k check and roll up like them (name them in rollup_order)")
+    release: Literal["k_anonymity", "dp", "both"] = Field(
+        "k_anonymity", description="k_anonymity: exact counts of cells with ≥ k people; dp: noisy counts on the public "
+                                   "domain; both: cells chosen by a noisy threshold ≥ k, noisy counts (docs/dp.md)")
+    dp: DPSection = DPSection()
+
+    @property
+    def cell_attributes(self) -> dict[str, Hierarchy]:
+        """Every generalized column of a cell, in cell order: quasi-identifiers, then dimensions."""
+        return {**self.quasi_identifiers, **self.dimensions}
 
     @model_validator(mode="after")
     def _rollup_matches_hierarchies(self):
+        both = sorted(set(self.quasi_identifiers) & set(self.dimensions))
+        if both:
+            raise ValueError(f"{both[0]!r} is both a quasi-identifier and a dimension; name it once")
+        if self.partition_column in self.dimensions:
+            raise ValueError("partition_column must not be a generalized dimension")
         for name in self.rollup_order:
-            if name not in self.quasi_identifiers:
-                raise ValueError(f"rollup_order names {name!r}, which is not a quasi-identifier")
-        for name, hierarchy in self.quasi_identifiers.items():
+            if name not in self.cell_attributes:
+                raise ValueError(f"rollup_order names {name!r}, which is not a quasi-identifier or dimension")
+        for name, hierarchy in self.cell_attributes.items():
             steps = self.rollup_order.count(name)
             levels = len(hierarchy.resolutions) + 1 if hierarchy.kind == "h3" else 1
             if steps > levels:
                 raise ValueError(f"rollup_order raises {name!r} {steps} times but its hierarchy has {levels} levels")
         if self.partition_column in self.quasi_identifiers:
             raise ValueError("partition_column must not be a generalized quasi-identifier")
+        self._dp_domain_matches()
         return self
+
+    def _dp_domain_matches(self) -> None:
+        size = 1
+        explicit = "domain" in self.dp.model_fields_set  # the default domain may name columns a policy dropped
+        for name, column in self.dp.domain.items():
+            if name != self.partition_column and name not in self.cell_attributes:
+                if not explicit:
+                    continue
+                raise ValueError(f"kanon.dp.domain names {name!r}, which is neither the partition column nor a "
+                                 "quasi-identifier or dimension")
+            if column.h3_resolution is not None:
+                hierarchy = self.cell_attributes.get(name)
+                if hierarchy is None or hierarchy.kind != "h3" or column.h3_resolution not in hierarchy.resolutions:
+                    raise ValueError(f"kanon.dp.domain.{name}.h3_resolution must be one of the h3 hierarchy's "
+                                     "resolutions")
+            size *= len(set(column.values)) + 1  # + 'other'
+        if size > 100_000:
+            raise ValueError(f"kanon.dp.domain has {size:,} cells; at most 100,000 (each is noised every window)")
 
 
 class RetentionSection(Strict):
@@ -78,6 +152,15 @@ class RetentionSection(Strict):
     pseudonymized_days: int = Field(30, gt=0)
     aggregates_days: int = Field(730, gt=0)
     window_stats_days: int = Field(730, gt=0)
+
+
+class DistrictsSection(Strict):
+    """Where a deployment's district polygons are (see pipeline/hierarchies/districts.py)."""
+
+    geojson: str = Field(..., min_length=1, description="GeoJSON FeatureCollection of (Multi)Polygons, one per "
+                         "district; a relative path is taken from the working directory")
+    name_property: str = Field("name", description="feature property holding the district name")
+    city: str = Field("city", min_length=1, description="label of the level above the districts")
 
 
 class Policy(Strict):
@@ -90,3 +173,16 @@ class Policy(Strict):
     validation: ValidationSection = ValidationSection()
     kanon: KAnonSection = KAnonSection()
     retention: RetentionSection = RetentionSection()
+    timezone: str = Field("Asia/Almaty", description="IANA zone of the deployment: local days, hours of day and "
+                          "weekdays in the report, query views and extract date hierarchies (docs/columns.md)")
+    districts: DistrictsSection | None = Field(None, description="the deployment's district polygons (GeoJSON): "
+                                               "H3 cells roll up cell → district → city in reports and extracts")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}; give an IANA name such as Asia/Almaty") from None
+        return name

@@ -24,6 +24,7 @@ from pipeline.validate.rejects import INVALID_VALUE, Reject
 from pipeline.validate.typed import TypedEvents
 
 NO_KEY = "no_key_for_event_time"
+KEY_RETIRED = "key_retired"  # the event's epoch has a retired key: it pseudonymizes nothing new
 _DAY_MS = 86_400_000
 _ARROW_SCALARS = {"string": pa.string(), "number": pa.float64(), "integer": pa.int64(), "boolean": pa.bool_()}
 
@@ -203,8 +204,10 @@ def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing
         key_index[raw_times.is_null().to_numpy(zero_copy_only=False)] = -1
     rejected: dict[int, tuple[str, str]] = {
         row: (INVALID_VALUE, "a field's value does not have the type telemetry-event.v1 declares") for row in misfits}
+    retired = ring.retired_for_times(times)
     for row in np.flatnonzero(key_index < 0).tolist():
-        rejected.setdefault(row, (NO_KEY, "no usable pseudonymization key covers the event time (missing or destroyed)"))
+        rejected.setdefault(row, (KEY_RETIRED, "the key of the event's epoch is retired") if retired[row] else
+                            (NO_KEY, "no usable pseudonymization key covers the event time (missing or destroyed)"))
     ctx = BatchContext(times, key_index, ring, services if services is not None else {})
     columns: dict[str, pa.Array] = {}
     for op in policy.operators:

@@ -11,7 +11,7 @@ def test_exported_commands():
     names = {c.name: c for c in LAKE_COMMANDS}
     assert set(names) == {"lake", "query", "report", "forget"}
     assert isinstance(names["lake"], click.Group)
-    assert set(names["lake"].commands) == {"compact", "retention"}
+    assert set(names["lake"].commands) == {"compact", "retention", "maintain"}
     leaves = [names["query"], names["report"], names["forget"], *names["lake"].commands.values()]
     for command in leaves:
         assert "--data-dir" in [opt for p in command.params for opt in getattr(p, "opts", [])], command.name
