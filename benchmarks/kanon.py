@@ -82,11 +82,11 @@ def main() -> None:
     if args.skip_broker:
         return
     from pipeline.broker import EmbeddedBroker
+    from pipeline.common.wire import HEADER_BATCH_ID, encode_table
     from pipeline.demo import send_watermark, start_worker, stop_process, wait_for
     from pipeline.lake.counts import window_stats_totals
     from pipeline.settings import TOPIC_PSEUDONYMIZED
     from pipeline.topics import ensure_topics
-    from pipeline.wire import HEADER_BATCH_ID, encode_table
     from kafka import KafkaProducer
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker() as broker:
         data_dir = Path(tmp)

@@ -79,9 +79,9 @@ def send_watermark(bootstrap: str, watermark_ms: int, partitions: int | None = N
     """Advance every partition's event-time watermark so the open windows close (end of a finite run)."""
     from kafka import KafkaProducer
 
+    from pipeline.common.wire import HEADER_KIND, KIND_CONTROL
     from pipeline.kanon.agent import control_message
     from pipeline.settings import TOPIC_PSEUDONYMIZED
-    from pipeline.wire import HEADER_KIND, KIND_CONTROL
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
         parts = producer.partitions_for(TOPIC_PSEUDONYMIZED) or set(range(partitions or 1))

@@ -9,7 +9,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from pipeline.positions import incarnation_of
+from pipeline.common.positions import incarnation_of
 from pipeline.settings import ALL_TOPICS, APP_ID, TOPIC_PSEUDONYMIZED, TOPIC_RAW
 
 log = logging.getLogger(__name__)

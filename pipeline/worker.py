@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.broker import BrokerError
+from pipeline.common.errors import BrokerError
 from pipeline.keys.ring import KeyRing, KeyRingError, ephemeral_ring
 from pipeline.observability.metrics import (INCARNATION_CHANGES, RAW_TOPIC_INCARNATION, PipelineMetrics,
                                             start_metrics_server)

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
+from pipeline.extract.secret import SECRET_ENV
+
 # Only click and the standard library are imported here: `anonpipe --help` registers this command on
 # every call, so pandas, pyarrow and the search are imported inside `run_extract` (start-up time).
 
-SECRET_ENV = "ANONPIPE_EXTRACT_SECRET"
 PROGRESS_MODES = ("auto", "plain", "bar", "off")
-
-
-def load_secret(secret_file: Path | None) -> bytes | None:
-    """The re-keying secret from --secret-file, else the environment; its value is never echoed."""
-    from pipeline.extract.rekey import RekeyError
-    if secret_file is not None:
-        try:
-            return secret_file.read_bytes().rstrip(b"\r\n")
-        except OSError as exc:
-            raise RekeyError(f"cannot read --secret-file {secret_file}: {exc.strerror}") from exc
-    value = os.environ.get(SECRET_ENV)
-    return value.encode("utf-8") if value else None
 
 
 def parse_weights(arguments) -> tuple[tuple[str, float], ...]:

@@ -11,8 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from pipeline.common.columns import DATE_COLUMN
 from pipeline.extract.io import ExtractIOError
-from pipeline.lake.layout import DATE_COLUMN, PSEUDONYMIZED, zone_dir
+from pipeline.lake.layout import PSEUDONYMIZED, zone_dir
 
 # Zone names an extract may read: the pseudonymized zone holds event-level rows of the restricted role.
 ZONES = {"restricted": PSEUDONYMIZED, "pseudonymized": PSEUDONYMIZED}

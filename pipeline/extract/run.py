@@ -20,6 +20,7 @@ from pipeline.extract.progress import Progress
 from pipeline.extract.rekey import RekeyError, key_id, one_off_key, recipient_key
 from pipeline.extract.report import build_report, render_html
 from pipeline.extract.search import SearchError
+from pipeline.extract.secret import load_secret
 from pipeline.hierarchies import HierarchyError, parse_hierarchy_arg
 from pipeline.privacy import PrivacyModelError
 
@@ -36,7 +37,6 @@ def run_extract(*, input_path: Path | None, data_dir: Path | None, zone: str, da
                 level_bounds, out_dir: Path, recipient, keep, allow_identifiers, rekey, stable_key, secret_file,
                 risk_threshold, audit_log, progress: str) -> str:
     """Validate everything, anonymize in memory, then publish the output directory atomically."""
-    from pipeline.extract.cli import load_secret  # the secret helper lives with the option that names it
     report_progress = Progress(progress)
     if (input_path is None) == (data_dir is None):
         raise ExtractConfigError("give either an INPUT file or --from-lake DATA_DIR")

@@ -21,11 +21,11 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
 from pipeline.kanon.core import late_table, pre_aggregate, release_tables, release_window
 from pipeline.kanon.state import KAnonState, batch_source
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
-from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
 
 log = logging.getLogger(__name__)
 

@@ -30,9 +30,9 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from pipeline.common.positions import RangeSet, parse_range_id, position, raw_partition_of
+from pipeline.common.wire import POSITION_COLUMN
 from pipeline.kanon.core import Cell, CellState
-from pipeline.positions import RangeSet, parse_range_id, position, raw_partition_of
-from pipeline.wire import POSITION_COLUMN
 
 OTHER_SOURCE = "other"
 

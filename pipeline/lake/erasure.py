@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.common.columns import KEY_ID_COLUMN
 from pipeline.keys.pseudonym import pseudonym
 from pipeline.keys.ring import KeyRing
 from pipeline.lake.compaction import maintenance_lock
@@ -28,7 +29,6 @@ ERASABLE_FIELDS: dict[str, tuple[str, int]] = {
     "user_id": ("user_pseudonym", 16),
     "device_id": ("device_pseudonym", 16),
 }
-KEY_ID_COLUMN = "key_id"
 AUDIT_LOG = Path("audit") / "erasure.log"
 
 

@@ -16,7 +16,6 @@ AUDIT = "audit"
 # Zones an analyst without access to per-person rows may read: only k-anonymous releases and window statistics.
 SHAREABLE_ZONES = (AGGREGATES, WINDOW_STATS)
 RESTRICTED_ZONES = (PSEUDONYMIZED,)
-DATE_COLUMN = "event_date"
 # Batch ids come from source offsets (e.g. "r003-0000000000000012345-p1"); only these chars reach file names.
 _SAFE_BATCH_ID = re.compile(r"^[A-Za-z0-9_.-]{1,160}$")
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipeline.lake.layout import DATE_COLUMN
-from pipeline.positions import HeldPositions
+from pipeline.common.columns import DATE_COLUMN
+from pipeline.common.positions import HeldPositions
 
 BATCH_IDS_KEY = b"anonpipe.batch_ids"
 MANIFEST_NAME = "_compacted.json"  # written by pipeline.lake.compaction (which imports it from here)

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipeline.lake.layout import DATE_COLUMN, object_store_prefix
+from pipeline.common.columns import DATE_COLUMN
+from pipeline.lake.layout import object_store_prefix
 from pipeline.lake.writer import PARQUET_COMPRESSION
 
 

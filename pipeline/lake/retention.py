@@ -10,7 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.lake.layout import AGGREGATES, DATE_COLUMN, PSEUDONYMIZED, WINDOW_STATS, dlq_dir, zone_dir
+from pipeline.common.columns import DATE_COLUMN
+from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, dlq_dir, zone_dir
 
 DLQ = "dlq"
 DLQ_DATE_COLUMN = "date"

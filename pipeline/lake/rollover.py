@@ -13,10 +13,11 @@ from typing import Callable, Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.lake.layout import DATE_COLUMN, batch_file_name
+from pipeline.common.columns import DATE_COLUMN
+from pipeline.common.positions import HeldPositions, RangeSet, parse_range_id
+from pipeline.common.wire import POSITION_COLUMN
+from pipeline.lake.layout import batch_file_name
 from pipeline.lake.ledger import batch_ids_digest, batch_ids_metadata
-from pipeline.positions import HeldPositions, RangeSet, parse_range_id
-from pipeline.wire import POSITION_COLUMN
 
 BATCH_ID_COLUMN = "batch_id"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # Hive's name for a null partition value: such rows are kept, not lost

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
+from pipeline.common.rejects import INVALID_IP
 from pipeline.operators.base import (
     BatchContext,
     Operator,
@@ -17,15 +18,13 @@ from pipeline.operators.base import (
     OperatorResult,
 )
 from pipeline.operators.columnar import BoundedCache, as_strings, encode
-from pipeline.operators.ip_special import embedded_ipv4, ipv4_range_bounds, is_client_address
-from pipeline.validate.rejects import INVALID_IP
+from pipeline.operators.ip_address import NOT_GLOBAL, parse_ip, parse_ipv4_int
+from pipeline.operators.ip_special import ipv4_range_bounds
 
 # A client IP recurs in many events (one per device and network); remember results across batches.
 CACHE_ENTRIES = 50_000
 # Fewer new values than this in a batch: the column-at-a-time path's fixed cost (~50 µs) exceeds ~2.5 µs a value.
 VECTORIZE_FROM = 20
-NOT_AN_ADDRESS = "not an IPv4 or IPv6 address"
-NOT_GLOBAL = "IP address is private, loopback, reserved, multicast or otherwise not a client's public address"
 
 
 class IpTruncateParams(OperatorParams):
@@ -33,42 +32,6 @@ class IpTruncateParams(OperatorParams):
     ipv6_prefix: int = Field(48, ge=0, le=128)
     reject_non_global: bool = Field(True, description="dead-letter private, loopback, reserved, multicast IPs "
                                                       "(pipeline/operators/ip_special.py lists them)")
-
-
-def parse_ipv4_int(text: str) -> int | None:
-    """Dotted-quad IPv4 as an int, accepting exactly what `ipaddress` accepts; None when not that plain form."""
-    parts = text.split(".")
-    if len(parts) != 4:
-        return None
-    value = 0
-    for part in parts:
-        if not (0 < len(part) <= 3 and part.isascii() and part.isdigit()) or (part[0] == "0" and len(part) > 1):
-            return None
-        octet = int(part)
-        if octet > 255:
-            return None
-        value = value << 8 | octet
-    return value
-
-
-def parse_ip(text: str, reject_non_global: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address | str:
-    """The address, or a reason string when it is invalid or (optionally) not a client's public address.
-
-    IPv6 forms that carry an IPv4 address (mapped, 6to4, Teredo, NAT64) become that IPv4 address, so they are
-    truncated as IPv4 whatever `reject_non_global` says (ip_special.py records each decision).
-    """
-    try:
-        plain_v4 = parse_ipv4_int(text)  # fast path for the common case; same result as ip_address()
-        address = ipaddress.IPv4Address(plain_v4) if plain_v4 is not None else ipaddress.ip_address(text.strip())
-    except (ValueError, AttributeError):
-        return NOT_AN_ADDRESS
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.scope_id is not None:
-            return NOT_GLOBAL if reject_non_global else NOT_AN_ADDRESS  # "fe80::1%eth0": a link-local form
-        address = embedded_ipv4(address) or address
-    if reject_non_global and not is_client_address(address):
-        return NOT_GLOBAL
-    return address
 
 
 def network_prefix(address: ipaddress.IPv4Address | ipaddress.IPv6Address, ipv4_prefix: int, ipv6_prefix: int) -> str:

@@ -105,7 +105,7 @@ def compile_policy(data: dict, source: str = "<policy>", lines: dict | None = No
         where = f"line {line}" if line else "top level"
         path = ".".join(str(p) for p in first["loc"])
         raise PolicyError(f"{source}, {where}: {path}: {first['msg']}") from None
-    from pipeline.contract import TELEMETRY_EVENT_V1, load_schema
+    from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
     known_fields = _schema_paths(load_schema(TELEMETRY_EVENT_V1))
     operators = []
     for field_path, rule in policy.fields.items():

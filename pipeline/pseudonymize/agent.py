@@ -23,9 +23,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from mode import Service
 
+from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_DATA
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.pseudonymize.batch import BatchIngest, IngestOutput, RawMessage
-from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_DATA
 
 log = logging.getLogger(__name__)
 

@@ -24,16 +24,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.common.positions import INDEX_BITS, MAX_INDEX, position, range_id, stream_id
+from pipeline.common.rejects import ENVELOPE_NOT_JSON, INTERNAL_ERROR, Reject, encode_reject_messages
+from pipeline.common.wire import POSITION_COLUMN, encode_table
 from pipeline.keys.ring import KeyRing
 from pipeline.policy.loader import CompiledPolicy
-from pipeline.positions import INDEX_BITS, MAX_INDEX, position, range_id, stream_id
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import TimeBounds, validate_batch
-from pipeline.validate.envelope import collector_paused, split_envelope_with_bytes
-from pipeline.validate.rejects import ENVELOPE_NOT_JSON, INTERNAL_ERROR, Reject, encode_reject_messages
-from pipeline.wire import POSITION_COLUMN, encode_table
+from pipeline.validate.envelope import MAX_EVENTS_PER_ENVELOPE, collector_paused, split_envelope_with_bytes
 
 log = logging.getLogger(__name__)
+
+assert MAX_EVENTS_PER_ENVELOPE <= MAX_INDEX + 1, "an envelope's event index must fit in a position's index bits"
 
 # One-event messages joined into one envelope: below the validator's envelope limits (10,000 events, 8 MiB).
 JOINED_MAX_EVENTS = 5_000

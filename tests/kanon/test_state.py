@@ -12,7 +12,7 @@ import numpy as np
 
 from pipeline.kanon.core import CellState
 from pipeline.kanon.state import KAnonState
-from pipeline.positions import RangeSet
+from pipeline.common.positions import RangeSet
 
 HOUR = 3_600_000
 W0, W1 = 10 * HOUR, 11 * HOUR

@@ -12,12 +12,13 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
+from pipeline.common.event import EVENT_TIME_MS
 from pipeline.generate import TelemetryGenerator
 from pipeline.keys.cli import keys_group
 from pipeline.keys.ring import ACTIVE, RETIRED, Key, KeyRing, KeyRingError
 from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.core import KEY_RETIRED, pseudonymize_batch
-from pipeline.validate.core import EVENT_TIME_MS, parse_time_ms
+from pipeline.validate.core import parse_time_ms
 from pipeline.worker import load_ring
 
 UTC = dt.timezone.utc

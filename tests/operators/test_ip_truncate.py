@@ -10,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from operator_helpers import run
 
+from pipeline.common.rejects import INVALID_IP
 from pipeline.operators import ip_truncate
+from pipeline.operators.ip_address import parse_ip, parse_ipv4_int
 from pipeline.operators.ip_truncate import (
     VECTORIZE_FROM,
     IpTruncate,
@@ -20,10 +22,7 @@ from pipeline.operators.ip_truncate import (
     network_prefix,
     non_global_ipv4,
     parse_dotted_quads,
-    parse_ip,
-    parse_ipv4_int,
 )
-from pipeline.validate.rejects import INVALID_IP
 
 
 @pytest.mark.parametrize("ip, params, expected", [

@@ -13,12 +13,12 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.common.event import EVENT_TIME_MS
 from pipeline.keys.ring import ACTIVE, DESTROYED, Key, KeyRing
 from pipeline.operators.base import BatchContext
 from pipeline.operators.ip_truncate import IpTruncate, IpTruncateParams
 from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.core import output_schema, pseudonymize_batch
-from pipeline.validate.core import EVENT_TIME_MS
 
 UTC = dt.UTC
 OCT, NOV, DEC, JAN = (dt.datetime(y, m, 1, tzinfo=UTC) for y, m in ((2026, 10), (2026, 11), (2026, 12), (2027, 1)))

@@ -19,11 +19,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from pipeline.validate.envelope import MAX_EVENTS_PER_ENVELOPE
-
-INDEX_BITS = 14
+INDEX_BITS = 14  # an envelope holds at most 10,000 events (pipeline/validate/envelope.py): 2**14 leaves room
 MAX_INDEX = (1 << INDEX_BITS) - 1
-assert MAX_EVENTS_PER_ENVELOPE <= MAX_INDEX + 1, "an envelope's event index must fit in INDEX_BITS"
 
 # A range id names the positions [lo, hi] of one stream: "s<incarnation>.r<raw partition>[.q<stage partition>]-lo-hi".
 _RANGE_ID = re.compile(r"^(s[0-9a-z]+\.r[0-9]+(?:\.q[0-9]+)?)-([0-9]+)-([0-9]+)$")
