@@ -12,6 +12,7 @@ from pipeline.broker_watch import BrokerWatch, LagReporter
 from pipeline.kanon import agent as kanon_agent
 from pipeline.keys.ring import KeyRing
 from pipeline.lake import sink
+from pipeline.lake.blocklist import ErasedSubjects
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.pseudonymize import agent as ingest_agent
 from pipeline.pseudonymize.agent import BatchLimits, RawIngest
@@ -105,7 +106,8 @@ def create_app(settings: WorkerSettings, cluster: Cluster, policy: CompiledPolic
     wiring = Wiring(app, BrokerWatch(kafka.bootstrap, (TOPIC_RAW, TOPIC_PSEUDONYMIZED, *changelog_topics()),
                                      cluster.topic_ids, ssl_context=ping_ssl_context(kafka)))
     if "ingest" in settings.stages:
-        batch = BatchIngest(policy, ring, cluster.raw_incarnation, cluster.stage_partitions, TOPIC_RAW)
+        batch = BatchIngest(policy, ring, cluster.raw_incarnation, cluster.stage_partitions, TOPIC_RAW,
+                            erased=ErasedSubjects(settings.data_dir))
         limits = BatchLimits(settings.ingest_batch_messages, settings.ingest_batch_bytes, settings.ingest_batch_wait)
         wiring.ingest = ingest_agent.register(app, topics, batch, kafka, limits, metrics)
     if "kanon" in settings.stages:

@@ -90,6 +90,9 @@ def prepare(settings: WorkerSettings):
         except ValueError as exc:
             raise StartupError(str(exc)) from None
     policy = load_policy(settings.policy_path)
+    if "kanon" in settings.stages:
+        from pipeline.policy.loader import require_kanon_columns
+        require_kanon_columns(policy)  # one clear error now, not a crash in the agent
     ring = load_ring(settings, policy.policy.keys.rotation)
     if not ring.keys:
         raise KeyRingError("the key ring holds no keys (run `anonpipe keys new`)")

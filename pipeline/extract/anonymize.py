@@ -159,8 +159,11 @@ def check_columns(settings: ExtractSettings, frame: pd.DataFrame) -> None:
 
 
 def as_text(column: pd.Series) -> np.ndarray:
-    """Values as strings, the form hierarchies are written in; nulls become the empty string."""
-    return column.astype("string").fillna("").to_numpy(dtype=object)
+    """Values as strings, the form hierarchies are written in; nulls become the empty string (NULL_LEAF)."""
+    # Format each distinct value once: lake columns repeat few values (hours, cells) over many rows.
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    text = pd.Series(uniques).astype("string").fillna(NULL_LEAF).to_numpy(dtype=object)
+    return np.append(text, NULL_LEAF).astype(object)[codes]
 
 
 def subject_columns(settings: ExtractSettings, frame: pd.DataFrame) -> tuple[str, ...]:

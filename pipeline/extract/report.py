@@ -23,7 +23,7 @@ def level_meaning(spec: HierarchySpec, level: int, height: int) -> str:
         return f"H3 cell of resolution {params['resolutions'][level - 1]} (cells already coarser stay as they are)"
     if spec.builder == "date":
         unit = params["units"][level - 1]
-        return f"{'ISO week' if unit == 'week' else unit} in local time ({params['tz']})"
+        return f"{'ISO week' if unit == 'week' else unit.replace('_', ' ')} in local time ({params['tz']})"
     if spec.builder == "interval":
         return f"intervals of width {params['widths'][level - 1]:g}"
     if spec.builder == "prefix":
@@ -135,6 +135,15 @@ def _size_buckets(people: np.ndarray, k: int) -> list[list]:
     return rows
 
 
+def _source(report: dict) -> str:
+    source = report.get("input") or {}
+    if "zone" in source:
+        days = source["days"]
+        span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+        return f"lake zone {source['zone']}, {span} ({len(days)} days, {source['rows']} rows)"
+    return f"file {source.get('path', '–')}"
+
+
 def render_html(report: dict, result: ExtractResult) -> str:
     """A single self-contained HTML page, in words first and figures second."""
     risk, records, settings = report["risk"], report["records"], result.settings
@@ -187,7 +196,7 @@ vertical-align:top}}th{{background:#f3f3f3}}.warn{{border:2px solid #c0392b;back
 margin:1em 0}}.facts td:first-child{{font-weight:600}}small{{color:#666}}</style>
 </head><body>
 <h1>Anonymized extract{(' for ' + _e(report['recipient'])) if report.get('recipient') else ''}</h1>
-<p><small>{_e(report.get('tool', ''))}, created {_e(report.get('created_at', ''))}.</small></p>
+<p><small>{_e(report.get('tool', ''))}, created {_e(report.get('created_at', ''))}. Source: {_e(_source(report))}.</small></p>
 <table class="facts">
 <tr><td>records</td><td>{records['input']} read, {records['released']} released, {records['suppressed']} removed</td></tr>
 <tr><td>people</td><td>{_e(who)}</td></tr>
@@ -197,8 +206,9 @@ margin:1em 0}}.facts td:first-child{{font-weight:600}}small{{color:#666}}</style
 {warning_box}
 <h2>How the people in it are protected</h2><ul>{protect}</ul>
 <h2>Attributes: how precise each one is</h2>{attributes}
-<p><small>Information lost: the share of each attribute's detail given up (0% = exact, 100% = nothing left;
-ARX's Loss, Iyengar 2002). A higher weight makes the search keep that attribute more precise.</small></p>
+<p><small>Information lost: the share of each attribute's detail given up, removed records counting as fully lost
+(0% = exact, 100% = nothing left; ARX's Loss, Iyengar 2002). A higher weight makes the search keep that attribute
+more precise; the allowed levels bound what the search may choose.</small></p>
 <h2>Columns</h2>{_table(["what", "columns"], column_rows)}
 <h2>Re-identification risk</h2>
 <p>Risk that an attacker picks out one person, counted in people (not rows). A group of n people gives 1/n.</p>

@@ -1,9 +1,15 @@
 """k-anonymity agent: pseudonymized batches → window state (pipeline/kanon/state.py) → release on watermark.
 
 A release first waits until its outputs are acknowledged by the broker and only then deletes the window's state:
-a crash in between re-releases the same rows under the same batch ids (idempotent), never loses them. A replayed
-batch that reaches an already released window is recognized (the `rel|` record) and not counted again, not
-even as late.
+a crash in between re-releases the same rows under the same batch ids (idempotent), never loses them. A window is
+final once due (end + grace behind the watermark): events reaching it later are late, also while a crashed
+release is pending, so the re-release is identical (KAnonState.absorb). A replayed batch that reaches an already
+released window is recognized (the `rel|` record) and not counted again, not even as late. Replays are recognised
+by the source positions of their rows (pipeline/common/positions.py), however the ingest stage batched them.
+
+People are linked (pipeline/linkage.py) over the whole window of the stage partition at release. Window stats go
+out with every count that would cover fewer than k people withheld (pipeline/kanon/stats.py); the exact figures
+only reach the metrics.
 
 The watermark of a partition is the minimum, over the raw-topic partitions that fed it, of the newest event time
 each has delivered (as in Flink): raw partitions are consumed at different speeds, and the maximum would close
@@ -17,12 +23,11 @@ import hashlib
 import logging
 from collections import defaultdict
 
-import numpy as np
 import orjson
-import pyarrow as pa
 
 from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
-from pipeline.kanon.core import late_table, pre_aggregate, release_tables, release_window
+from pipeline.kanon.core import link_people, pre_aggregate, release_window
+from pipeline.kanon.stats import late_table, release_tables, withhold
 from pipeline.kanon.state import KAnonState, batch_source
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
@@ -70,6 +75,12 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
     app.on_partitions_revoked.connect(state.reset)
     app.on_partitions_assigned.connect(state.reset)
 
+    def aggregate(rows) -> dict[int, dict]:
+        by_window: dict[int, dict] = defaultdict(dict)
+        for (window, cell), update in pre_aggregate(rows, config, time_col).items():
+            by_window[window][cell] = update
+        return by_window
+
     async def release_due(partition: int) -> None:
         if state.drop_released_leftovers(partition, size_ms):
             log.warning("partition %d: discarded leftover cells of already released windows (crash recovery)",
@@ -81,7 +92,7 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
                 break
             cells, offsets = state.take_window(partition, window)
             by_value: dict[str, dict] = defaultdict(dict)
-            for cell, cell_state in cells.items():
+            for cell, cell_state in link_people(cells).items():
                 by_value[cell[0]][cell] = cell_state
             releases = [release_window(group, config) for _, group in sorted(by_value.items())]
             aggregates, stats = release_tables(window, releases, config, policy.version, partition)
@@ -90,7 +101,7 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
             batch = f"w{window}-p{partition:03d}-{release_digest(offsets, policy.version)}"
             if aggregates.num_rows:
                 await deliver(topics.aggregates, encode_table(aggregates), f"agg-{batch}")
-            await deliver(topics.window_stats, encode_table(stats), f"stats-{batch}")
+            await deliver(topics.window_stats, encode_table(withhold(stats, config.k)), f"stats-{batch}")
             metrics.record_release(stats)
             closed = max(closed, window + size_ms)
             state.finish_release(partition, window, offsets, closed,
@@ -109,30 +120,18 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
             batch = decode_table(event.value)
             if batch.num_rows == 0:
                 continue
-            source_stream, source, lo, hi, positions = batch_source(batch_id, batch, event.message.offset)
-            closed = state.closed(partition)
-            late: dict[int, int] = defaultdict(int)
+            stream, source, lo, hi, positions = batch_source(batch_id, batch, event.message.offset)
             with metrics.time_batch("kanon"):
                 row_windows = (batch.column(time_col).cast("int64").to_numpy() // size_ms) * size_ms
-                for window in np.unique(row_windows).tolist():
-                    in_window = row_windows == window
-                    if window + size_ms <= closed:
-                        fresh = in_window.copy()
-                        fresh[in_window] = state.not_counted(partition, window, source_stream, positions[in_window])
-                        if fresh.any():
-                            late[window] += int(fresh.sum())  # rows its release did not count, not replays
-                            state.count_late(partition, window, source_stream, lo, hi)
-                        continue
-                    fresh = in_window.copy()
-                    fresh[in_window] = ~state.counted(partition, window, source_stream).covers(positions[in_window])
-                    rows = batch if fresh.all() else batch.filter(pa.array(fresh))
-                    updates = {cell: update for (_, cell), update in pre_aggregate(rows, config, time_col).items()}
-                    state.apply(partition, window, updates, source_stream, lo, hi)
+                late = state.absorb(partition, batch, row_windows, positions, stream, lo, hi, size_ms, grace_ms,
+                                    aggregate)
             if late:
-                late_id = f"late-{batch_id or event.message.offset}".encode()
-                await topics.window_stats.send(value=encode_table(late_table(late, config, policy.version, partition)),
-                                               headers=[(HEADER_BATCH_ID, late_id)])
-                metrics.record_late(sum(late.values()))
+                events = {w: sum(u.events for u in cells.values()) for w, cells in late.items()}
+                people = [len(set().union(*(c.subjects for c in link_people(late[w]).values()))) for w in sorted(late)]
+                rows = withhold(late_table(events, config, policy.version, partition), config.k, people)
+                await topics.window_stats.send(value=encode_table(rows),
+                                               headers=[(HEADER_BATCH_ID, f"late-{batch_id or lo}".encode())])
+                metrics.record_late(sum(events.values()))
             newest = int(batch.column(time_col).cast("int64").to_numpy().max())
             state.advance_source(partition, source, newest)
             metrics.record_watermark(state.watermark(partition))

@@ -1,10 +1,11 @@
 """Window state of the k-anonymity stage in a faust table: per-batch cell deltas, watermarks, release records.
 
 Keys (bytes; raw serializer), each carrying the stage partition so a worker only ever releases its own:
-  d|<partition>|<window ms>|<stream>|<lo>-<hi> → {"cells": {cell json: [events, [subjects]]}}: one batch's
+  d|<partition>|<window ms>|<stream>|<lo>-<hi> → {"ids": [identity tuples], "cells": {cell json: [events,
+                                                [id index], ([id index, sensitive value])]}}: one batch's
                                                 contribution to one window; it counts every row of the source
-                                                stream with a position in [lo, hi] (pipeline/positions.py) that
-                                                no earlier record of the window counted
+                                                stream with a position in [lo, hi] (pipeline/common/positions.py)
+                                                that no earlier record of the window counted
   c|<partition>|<window ms>|<bucket>          → merged cells of earlier versions ({"cells": …, "o": {source:
                                                 offset}}); still read, so open windows survive an upgrade
   wm|<partition>|<source>                     → newest event-time bucket delivered by that raw-topic partition (ms)
@@ -17,14 +18,15 @@ Each batch writes one changelog record per window it touches (usually one), hold
 of a batch does not grow with the window, and a record stays far below the 1 MB message limit however many
 people a window counts. (Earlier versions rewrote 8 merged buckets per batch: cost and record size grew with the
 window.) Idempotence by source positions, whatever the batching of a replay: rows whose positions a record of
-the window already counts are left out before a batch is applied, and the key names the batch's range; the
-window's cells are merged from its deltas at release. (Earlier versions keyed records by one raw offset per batch
-and are still read: such an order counts as the range [order, order] of a stream named by the raw partition.)
+the window (or its release) already counts are left out before a batch is applied, and the key names the batch's
+range; the window's cells are merged from its deltas at release. (Records of earlier versions, keyed by one raw
+offset per batch, are still read: such an order counts as the range [order, order].)
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Callable
 
 import numpy as np
 import orjson
@@ -38,7 +40,7 @@ OTHER_SOURCE = "other"
 
 
 def batch_source(batch_id: str, table: pa.Table, fallback_offset: int) -> tuple[str, str, int, int, np.ndarray]:
-    """(stream, watermark source, lo, hi, row positions) of a pseudonymized batch (pipeline/positions.py).
+    """(stream, watermark source, lo, hi, row positions) of a pseudonymized batch (pipeline/common/positions.py).
 
     The watermark source is the raw partition (raw partitions are consumed at different speeds). A batch without
     a range id (another producer) is one stream, its rows all at the message's own offset.
@@ -115,7 +117,7 @@ class KAnonState:
 
     # ---- cells --------------------------------------------------------------------------------------------
     def counted(self, partition: int, window: int, stream: str) -> RangeSet:
-        """Positions of `stream` already counted in an open window (merged from its records' keys)."""
+        """Positions of `stream` already counted in an unreleased window (merged from its records' keys)."""
         key = (partition, window)
         if key not in self.counted_ranges:
             by_stream: dict[str, RangeSet] = {}
@@ -128,16 +130,55 @@ class KAnonState:
 
     def apply(self, partition: int, window: int, updates: dict[Cell, CellState], stream: str, lo: int,
               hi: int) -> None:
-        """Record one batch's pre-aggregated cells of one window (rows already counted left out by the caller)."""
+        """Record one batch's pre-aggregated cells of one window (rows counted before already left out).
+
+        The record lists the batch's distinct identity tuples once ("ids") and each cell refers to them by index:
+        people are linked at release, over the whole window, so every identifier of an event must be kept.
+        """
         key = b"d|%d|%d|%s|%d-%d" % (partition, window, stream.encode(), lo, hi)
         keys = self.windows(partition)[window]
         self.counted(partition, window, stream).add(lo, hi)
         if key in keys or not updates:
-            return
-        cells = {orjson.dumps(list(cell)).decode(): [update.events, sorted(update.subjects)]
-                 for cell, update in updates.items()}
-        self.table[key] = orjson.dumps({"cells": cells})
+            return  # nothing new: a replay
+        ids: dict = {}
+        cells = {}
+        for cell, update in updates.items():
+            entry = [update.events, sorted(ids.setdefault(i, len(ids)) for i in update.subjects)]
+            if update.sensitive:
+                entry.append(sorted([ids.setdefault(i, len(ids)), value] for i, value in update.sensitive))
+            cells[orjson.dumps(list(cell)).decode()] = entry
+        self.table[key] = orjson.dumps({"ids": list(ids), "cells": cells})
         keys.add(key)
+
+    def absorb(self, partition: int, batch: pa.Table, row_windows: np.ndarray, positions: np.ndarray, stream: str,
+               lo: int, hi: int, size_ms: int, grace_ms: int,
+               aggregate: Callable[[pa.Table], dict[int, dict[Cell, CellState]]]) -> dict[int, dict[Cell, CellState]]:
+        """Apply one batch; return, per window, the cells that are LATE (never applied, never re-released).
+
+        Rows whose positions the window already counted (a replay, however it was batched) are dropped silently.
+        A window is final once released (`closed`) and also once it is due (end + grace behind the watermark)
+        but not yet released: a crash between delivering a window and recording `closed` leaves it in the
+        table, and the restarted worker must release exactly what it released before, not that plus events
+        that arrived in between. `aggregate` pre-aggregates rows into {window: {cell: state}}.
+        """
+        closed, watermark = self.closed(partition), self.watermark(partition)
+        late: dict[int, dict[Cell, CellState]] = {}
+        for window in np.unique(row_windows).tolist():
+            in_window = row_windows == window
+            fresh = in_window.copy()
+            final = window + size_ms <= closed or window + size_ms + grace_ms <= watermark
+            seen = self.counted(partition, window, stream).covers(positions[in_window])
+            if final:
+                seen |= ~self.not_counted(partition, window, stream, positions[in_window])
+            fresh[in_window] = ~seen
+            if final:
+                if fresh.any():
+                    late[window] = aggregate(batch.filter(pa.array(fresh))).get(window, {})
+                    self.count_late(partition, window, stream, lo, hi)
+                continue
+            rows = batch if fresh.all() else batch.filter(pa.array(fresh))
+            self.apply(partition, window, aggregate(rows).get(window, {}) if fresh.any() else {}, stream, lo, hi)
+        return late
 
     def take_window(self, partition: int, window: int) -> tuple[dict[Cell, CellState], dict[str, RangeSet]]:
         """All cells of a window merged from its records, and the positions counted per stream."""
@@ -148,14 +189,19 @@ class KAnonState:
             if not raw:
                 continue
             value = orjson.loads(raw)
-            for encoded, (events, subjects) in value["cells"].items():
+            # Records written before people were linked hold subject strings: 1-tuples (core.link_people).
+            ids = [tuple(i) if isinstance(i, list) else (i,) for i in value["ids"]] if "ids" in value else None
+            for encoded, entry in value["cells"].items():
                 cell = tuple(orjson.loads(encoded))
+                subjects = {ids[i] for i in entry[1]} if ids is not None else {(s,) for s in entry[1]}
+                sensitive = {(ids[i], v) for i, v in entry[2]} if ids is not None and len(entry) > 2 else set()
                 current = cells.get(cell)
                 if current is None:
-                    cells[cell] = CellState(events, set(subjects))
+                    cells[cell] = CellState(entry[0], subjects, sensitive)
                 else:
-                    current.events += events
+                    current.events += entry[0]
                     current.subjects.update(subjects)
+                    current.sensitive.update(sensitive)
             parsed = _record_range(key)
             if parsed is not None:
                 offsets.setdefault(parsed[0], RangeSet()).add(parsed[1], parsed[2])
@@ -203,7 +249,7 @@ class KAnonState:
         return self.released[(partition, window)]
 
     def not_counted(self, partition: int, window: int, stream: str, positions: np.ndarray) -> np.ndarray:
-        """Mask of the rows of a released window that its release did not count: late events, not replays."""
+        """Mask of rows of a released window that its release did not count: late events, not replays."""
         ranges = self.released_ranges(partition, window).get(stream)
         return np.ones(len(positions), dtype=bool) if ranges is None else ~ranges.covers(positions)
 

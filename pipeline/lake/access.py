@@ -75,6 +75,6 @@ def apply_zone_permissions(data_dir: str | os.PathLike, groups: Mapping[str, int
             for name in files:
                 path = Path(current) / name
                 if not path.is_symlink():
-                    fixed += _fix(path, access.file_mode, gid)
+                    fixed += _fix(path, access.mode_for(name), gid)
         done.append(ZonePermissions(zone, root, None if gid is None else str(gid), fixed))
     return done

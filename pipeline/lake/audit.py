@@ -23,8 +23,12 @@ def _who() -> str:
         return f"uid:{os.getuid()}"
 
 
-def append_audit(data_dir: str | os.PathLike, log_name: str, entry: dict, now: dt.datetime | None = None) -> Path:
+def append_audit(data_dir: str | os.PathLike, log_name: str, entry: dict, now: dt.datetime | None = None,
+                 mode: int | None = None) -> Path:
     """Append `entry` plus time, user and a random request id; fails (raises OSError) rather than skip the record.
+
+    `mode` defaults to the audit zone's file mode (restricted readers may append query records); logs only the
+    pipeline account writes (erasure) pass 0o600.
 
     Callers must never put an identifier, a pseudonym of a person being erased, or key material in `entry`.
     O_APPEND keeps concurrent writers' lines whole and never rewrites earlier lines.
@@ -38,10 +42,11 @@ def append_audit(data_dir: str | os.PathLike, log_name: str, entry: dict, now: d
     record = {"time": (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
               "request_id": uuid.uuid4().hex, "user": _who(), **entry}
     line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, access.file_mode)
+    mode = access.file_mode if mode is None else mode
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
     try:
         if os.fstat(fd).st_uid == os.getuid():
-            os.fchmod(fd, access.file_mode)
+            os.fchmod(fd, mode)
         os.write(fd, line)
         os.fsync(fd)
     finally:

@@ -24,10 +24,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.common.columns import KEY_ID_COLUMN
 from pipeline.lake.layout import AUDIT, zone_root
 
 BLOCKLIST_FILE = "erased-pseudonyms.json"
-KEY_ID_COLUMN = "key_id"
+
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,8 @@ def blocked_rows(table: pa.Table, entries: Iterable[BlockEntry]) -> np.ndarray:
     for (key_id, column), tokens in by_column.items():
         if column not in table.column_names:
             continue
-        hit = pc.and_(pc.equal(key_ids, key_id), pc.is_in(table.column(column), pa.array(tokens, pa.string())))
+        values = table.column(column).cast(pa.string())
+        hit = pc.and_(pc.equal(key_ids, key_id), pc.is_in(values, pa.array(tokens, pa.string())))
         mask |= pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
     return mask
 

@@ -44,6 +44,10 @@ class ZoneAccess:
     group_env: str | None  # environment variable naming the Unix group of readers (None: owner only)
     dir_mode: int          # zone root and its partition folders (setgid: new files inherit the group)
     file_mode: int
+    group_files: tuple[str, ...] | None = None  # when set, only these files get file_mode; others are 0600
+
+    def mode_for(self, file_name: str) -> int:
+        return self.file_mode if self.group_files is None or file_name in self.group_files else 0o600
 
 
 SHAREABLE, RESTRICTED, OPERATOR = "shareable", "restricted", "operator"
@@ -54,7 +58,7 @@ ZONE_ACCESS: dict[str, ZoneAccess] = {
     # Raw rejected events: the pipeline's own account only.
     DLQ: ZoneAccess(OPERATOR, None, 0o700, 0o600),
     # Append-only audit trail: restricted readers append their query records (group write, no read).
-    AUDIT: ZoneAccess(OPERATOR, "ANONPIPE_RESTRICTED_GROUP", 0o2730, 0o620),
+    AUDIT: ZoneAccess(OPERATOR, "ANONPIPE_RESTRICTED_GROUP", 0o2730, 0o620, group_files=("access.log",)),
 }
 
 

@@ -128,7 +128,18 @@ def compile_policy(data: dict, source: str = "<policy>", lines: dict | None = No
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise PolicyError(f"{source}: output columns produced twice: {', '.join(duplicates)}")
+    if "kanon" in data:  # an explicit section is checked here; the defaults when the kanon stage starts
+        require_kanon_columns(compiled, _line_of(data, ("kanon",), lines))
     return compiled
+
+
+def require_kanon_columns(compiled: CompiledPolicy, line: int | None = None) -> None:
+    """The kanon section's columns exist among the operators' outputs and its models build; else PolicyError."""
+    from pipeline.kanon.models import check_kanon
+    try:
+        check_kanon(compiled.policy.kanon, compiled.output_schema().names)
+    except ValueError as exc:
+        raise PolicyError(f"{compiled.source}, {f'line {line}' if line else 'kanon section'}: {exc}") from None
 
 
 def _schema_paths(schema: dict, prefix: str = "") -> set[str]:

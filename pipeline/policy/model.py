@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -36,6 +36,13 @@ class Hierarchy(Strict):
 
     kind: Literal["h3", "star"] = Field("star", description="h3: parent cells at `resolutions`, then *; star: value → *")
     resolutions: list[int] = Field(default_factory=list, description="h3 parent resolutions, finest first")
+
+
+class PrivacyModelSpec(Strict):
+    """A privacy model of pipeline/privacy/ by registry name, e.g. {name: distinct-l-diversity, params: {l: 2}}."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class WindowSection(Strict):
@@ -82,9 +89,13 @@ class DPSection(Strict):
 class KAnonSection(Strict):
     """Streaming k-anonymity aggregation (see pipeline/kanon/core.py for the algorithm and its argument)."""
 
-    k: int = Field(5, ge=2, description="minimum distinct subjects in every published cell")
-    subject_columns: list[str] = Field(["user_pseudonym", "device_pseudonym"],
-                                       description="first non-null column identifies the person counted for k")
+    k: int = Field(5, ge=2, description="minimum distinct people in every published cell")
+    subject_columns: list[str] = Field(
+        ["user_pseudonym", "device_pseudonym", "cookie_pseudonym", "session_pseudonym"], min_length=1,
+        description="identifier columns; identifiers seen together in an event are one person (pipeline/linkage.py)")
+    models: list[PrivacyModelSpec] = Field(default_factory=list,
+                                           description="privacy models tested on every cell besides k-anonymity")
+    sensitive_column: str | None = Field(None, description="column whose values l-diversity / t-closeness protect")
     window: WindowSection = WindowSection()
     partition_column: str = Field("event_type", description="never generalized; keys cells to workers")
     quasi_identifiers: dict[str, Hierarchy] = Field(

@@ -19,6 +19,7 @@ import traceback
 import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -40,6 +41,7 @@ assert MAX_EVENTS_PER_ENVELOPE <= MAX_INDEX + 1, "an envelope's event index must
 # One-event messages joined into one envelope: below the validator's envelope limits (10,000 events, 8 MiB).
 JOINED_MAX_EVENTS = 5_000
 JOINED_MAX_BYTES = 4 * 1024 * 1024
+_ROW = "_ingest_row"  # row numbers across the erasure filter (never sent)
 # Internal messages stay below Kafka's default 1 MB limit: a bigger one fails to send and stalls the partition.
 MAX_MESSAGE_BYTES = 768 * 1024
 
@@ -181,6 +183,8 @@ class BatchIngest:
     topic: str
     services: dict = field(default_factory=dict)
     claims: Claims = field(default_factory=Claims)
+    # pipeline.lake.blocklist.ErasedSubjects: rows of erased people are dropped, never dead-lettered
+    erased: Any = None
 
     def __post_init__(self) -> None:
         validation = self.policy.policy.validation
@@ -271,6 +275,14 @@ class BatchIngest:
         offsets = np.array([m.offset for m in messages], dtype=np.int64)
         positions = (offsets[rows_message] << INDEX_BITS) | rows_index
         table = table.append_column(POSITION_COLUMN, pa.array(positions, pa.int64()))
+        if self.erased is not None:
+            table = table.append_column(_ROW, pa.array(np.arange(table.num_rows), pa.int64()))
+            table, dropped = self.erased.drop(table)
+            if dropped:
+                log.info("%d event(s) of erased people dropped", dropped)
+                kept = table.column(_ROW).to_numpy()
+                rows_message, rows_index = rows_message[kept], rows_index[kept]
+            table = table.drop_columns([_ROW])
         return table, rows_message, rows_index, rejects, events_in
 
     @staticmethod

@@ -30,6 +30,7 @@ SCHEMA = pa.schema([
     ("app_platform", pa.string()), ("app_major", pa.string()), ("user_pseudonym", pa.string()),
     ("device_pseudonym", pa.string()), ("cookie_pseudonym", pa.string()), ("session_pseudonym", pa.string()),
     ("geo_h3", pa.string()), ("geo_h3_res", pa.int8()), ("os_family", pa.string()), ("properties", pa.string()),
+    ("service", pa.string()),  # the allowlist operator also writes its chosen keys as columns
     ("key_id", pa.string()), ("batch_id", pa.string()), ("event_date", pa.date32()),
 ])
 
@@ -72,7 +73,9 @@ def _rows_for_day(rng, people, day: dt.date, batch: str) -> list[dict]:
                     "cookie_pseudonym": pseudonym(SECRET, "cookie_id", f"c-{device}", 16) if web else None,
                     "session_pseudonym": pseudonym(SECRET, "session_id", f"{device}-{day}-{session}", 16),
                     "geo_h3": cell, "geo_h3_res": res, "os_family": person["os"],
-                    "properties": json.dumps({"service": str(rng.choice(person["services"])), "screen": "home"}),
+                    "properties": json.dumps({"service": (service := str(rng.choice(person["services"]))),
+                                              "screen": "home"}),
+                    "service": service,
                     "key_id": "synthetic", "batch_id": batch, "event_date": day,
                 })
     return rows

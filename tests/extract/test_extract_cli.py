@@ -224,3 +224,13 @@ def test_t_closeness_holds_in_the_released_file(workspace):
     for _, group in released.groupby(["color", "size"]):
         local = group["diag"].value_counts(normalize=True).reindex(overall.index, fill_value=0)
         assert 0.5 * (local - overall).abs().sum() <= 0.2 + 1e-12
+
+
+def test_registering_the_command_imports_nothing_heavy():
+    """`anonpipe --help` imports this module on every call: pandas, pyarrow and the search load only on use."""
+    code = ("import sys, pipeline.extract.cli; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow', 'matplotlib', 'tqdm', 'h3') if m in sys.modules))")
+    completed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                               env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"

@@ -56,7 +56,8 @@ def test_rollup_order_may_name_dimensions_and_nothing_else():
 
 
 def config(k: int) -> KAnonSection:
-    return KAnonSection(k=k, quasi_identifiers={"os_family": Hierarchy()},
+    return KAnonSection(k=k, subject_columns=["user_pseudonym", "device_pseudonym"],
+                        quasi_identifiers={"os_family": Hierarchy()},
                         dimensions={"service": Hierarchy(), "screen": Hierarchy()},
                         rollup_order=["screen", "os_family", "service"])
 

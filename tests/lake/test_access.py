@@ -34,7 +34,7 @@ def test_modes_per_zone(data_dir):
         root = zone_root(data_dir, zone)
         assert _mode(root) == access.dir_mode, zone
         for path in root.rglob("*"):
-            assert _mode(path) == (access.dir_mode if path.is_dir() else access.file_mode), path
+            assert _mode(path) == (access.dir_mode if path.is_dir() else access.mode_for(path.name)), path
     assert _mode(dlq_file) == 0o600 and _mode(zone_root(data_dir, DLQ)) == 0o700
 
 
