@@ -122,7 +122,7 @@ def windows_released(data_dir: Path, partitions: int = 4) -> bool:
         return False
     import pyarrow.compute as pc
     from pipeline.lake.counts import WINDOW_STATS, read_zone
-    from pipeline.pseudonymize.agent import partition_for
+    from pipeline.pseudonymize.batch import partition_for
     events = read_zone(data_dir, PSEUDONYMIZED).select(["event_hour", "event_type"])
     size_ms = 3_600_000
     hours = pc.cast(events.column("event_hour"), "int64").to_pylist()
