@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -51,7 +52,17 @@ class Summary:
         ]
         if self.ephemeral_key:
             lines.append("  note: demo mode used an ephemeral key; pseudonyms are not reproducible across runs")
-        return "\n".join(lines)
+        return "\n".join(lines + ["", *self.next_steps()])
+
+    def next_steps(self) -> list[str]:
+        """The commands a newcomer runs after the demo, with this run's data dir filled in."""
+        data_dir = shlex.quote(str(self.data_dir))
+        return [
+            "next steps",
+            f"  anonpipe query --data-dir {data_dir} \"SELECT * FROM aggregates ORDER BY events DESC LIMIT 10\"",
+            f"  anonpipe report --data-dir {data_dir} --out {shlex.quote(str(self.data_dir / 'report.html'))}",
+            f"  ls {shlex.quote(str(self.data_dir / 'lake'))}   # Parquet: one folder per zone and day (docs/lake.md)",
+        ]
 
 
 def start_worker(bootstrap: str, data_dir: Path, *, policy: Path | None = None, keyring: Path | None = None,
