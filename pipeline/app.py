@@ -112,7 +112,7 @@ def create_app(settings: WorkerSettings, cluster: Cluster, policy: CompiledPolic
         wiring.ingest = ingest_agent.register(app, topics, batch, kafka, limits, metrics)
     if "kanon" in settings.stages:
         kanon_agent.register(app, topics, policy, cluster.stage_partitions, metrics,
-                             raw_partitions=cluster.raw_partitions)
+                             raw_partitions=cluster.raw_partitions, data_dir=settings.data_dir)
     if "lake" in settings.stages:
         sink.register(app, topics, settings.data_dir, metrics, lake_url=settings.lake_url,
                       flush_messages=settings.sink_flush_messages, flush_seconds=settings.sink_flush_seconds)

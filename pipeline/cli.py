@@ -175,13 +175,16 @@ def publish(file: Path, bootstrap: str, events_per_envelope: int) -> None:
               help="Publish this NDJSON file instead of synthetic events.")
 @data_dir_option()
 @click.option("--k", type=click.IntRange(min=2), default=None, help="Override the policy's k.")
+@click.option("--release", type=click.Choice(["k_anonymity", "dp", "both"]), default=None,
+              help="Override the policy's kanon.release (docs/dp.md).")
 @malformed_option()
 @seed_option()
-def demo(count, input_file, data_dir, k, malformed, seed) -> None:
+def demo(count, input_file, data_dir, k, release, malformed, seed) -> None:
     """Embedded broker + worker + synthetic events end to end, then a summary and the next steps."""
     from pipeline.demo import run_demo
     _configure_logging("text", "WARNING")
-    summary = run_demo(data_dir=data_dir, events=count, input_file=input_file, k=k, malformed=malformed, seed=seed)
+    summary = run_demo(data_dir=data_dir, events=count, input_file=input_file, k=k, malformed=malformed, seed=seed,
+                       release=release)
     click.echo(summary.render())
 
 

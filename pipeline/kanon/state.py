@@ -142,12 +142,19 @@ class KAnonState:
             return  # nothing new: a replay
         ids: dict = {}
         cells = {}
+        counts = {}  # DP modes only: events per identity, as [id, events] pairs per cell
         for cell, update in updates.items():
             entry = [update.events, sorted(ids.setdefault(i, len(ids)) for i in update.subjects)]
             if update.sensitive:
                 entry.append(sorted([ids.setdefault(i, len(ids)), value] for i, value in update.sensitive))
-            cells[orjson.dumps(list(cell)).decode()] = entry
-        self.table[key] = orjson.dumps({"ids": list(ids), "cells": cells})
+            encoded = orjson.dumps(list(cell)).decode()
+            cells[encoded] = entry
+            if update.counts:
+                counts[encoded] = sorted([ids[i], n] for i, n in update.counts.items())
+        record = {"ids": list(ids), "cells": cells}
+        if counts:
+            record["counts"] = counts
+        self.table[key] = orjson.dumps(record)
         keys.add(key)
 
     def absorb(self, partition: int, batch: pa.Table, row_windows: np.ndarray, positions: np.ndarray, stream: str,
@@ -202,6 +209,10 @@ class KAnonState:
                     current.events += entry[0]
                     current.subjects.update(subjects)
                     current.sensitive.update(sensitive)
+            for encoded, pairs in value.get("counts", {}).items():
+                counts = cells[tuple(orjson.loads(encoded))].counts
+                for i, n in pairs:
+                    counts[ids[i]] = counts.get(ids[i], 0) + n
             parsed = _record_range(key)
             if parsed is not None:
                 offsets.setdefault(parsed[0], RangeSet()).add(parsed[1], parsed[2])

@@ -26,6 +26,7 @@ from mode import Service
 from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_DATA
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.pseudonymize.batch import BatchIngest, IngestOutput, RawMessage
+from pipeline.pseudonymize.batch import partition_for, split_by_partition  # noqa: F401 - the routing's old home
 
 log = logging.getLogger(__name__)
 
