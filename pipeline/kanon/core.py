@@ -29,7 +29,7 @@ from typing import Hashable
 import numpy as np
 import pyarrow as pa
 
-from pipeline.kanon.hierarchy import UNKNOWN, generalize
+from pipeline.kanon.hierarchy import UNKNOWN, generalize_many
 from pipeline.kanon.models import privacy_models, sensitive_histogram
 from pipeline.linkage import subject_ids
 from pipeline.policy.model import KAnonSection
@@ -166,9 +166,10 @@ def release_window(cells: dict[Cell, CellState], config: KAnonSection, models=No
         qi_index = qis.index(config.rollup_order[step])
         levels[qi_index] += 1
         merged: dict[Cell, CellState] = {}
-        for cell, state in left.items():
+        lifted = generalize_many(hierarchies[qi_index], [cell[qi_index + 1] for cell in left], levels[qi_index])
+        for (cell, state), value in zip(left.items(), lifted):
             raised = list(cell)
-            raised[qi_index + 1] = generalize(hierarchies[qi_index], cell[qi_index + 1], levels[qi_index])
+            raised[qi_index + 1] = value
             target = merged.setdefault(tuple(raised), CellState())
             target.events += state.events
             target.subjects |= state.subjects
