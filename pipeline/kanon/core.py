@@ -118,8 +118,7 @@ def link_people(cells: dict[Cell, CellState]) -> dict[Cell, CellState]:
     records written before people were linked are 1-tuples (the old subject string); they are padded into the
     first column, where a collision with another column's pseudonym would need a 64-bit HMAC collision.
     """
-    distinct = sorted({identity for state in cells.values() for identity in state.subjects},
-                      key=lambda t: tuple("" if v is None else v for v in t))
+    distinct = list({identity for state in cells.values() for identity in state.subjects})
     if not distinct:
         return {cell: CellState(state.events) for cell, state in cells.items()}
     width = max(len(t) for t in distinct)
@@ -146,7 +145,7 @@ def release_window(cells: dict[Cell, CellState], config: KAnonSection, models=No
     qis = list(config.cell_attributes)
     hierarchies = [config.cell_attributes[q] for q in qis]
     levels = [0] * len(qis)
-    remaining = {cell: CellState(s.events, set(s.subjects), set(s.sensitive)) for cell, s in cells.items()}
+    remaining = dict(cells)  # never mutated: merging builds new states
     all_people = set().union(*(s.subjects for s in remaining.values())) if remaining else set()
     total_events = sum(s.events for s in remaining.values())
     rows: list[PublishedCell] = []

@@ -29,28 +29,32 @@ def _spec(kind: str, resolutions: tuple[int, ...]):
     return spec_from_policy("stream", {"kind": kind, "resolutions": list(resolutions)})
 
 
+# (kind, resolutions, level) → {value: raised value}: the builder runs once per distinct value, not per release.
+_RAISED: dict[tuple, dict[str, str]] = {}
+CACHE_LIMIT = 200_000
+
+
 def generalize_many(hierarchy: Hierarchy, values: list[str], level: int) -> list[str]:
     """Each value raised to `level` (0 = as published by the pseudonymize stage), one builder call for all."""
     if level <= 0:
         return list(values)
     if hierarchy.kind == "star" or level > len(hierarchy.resolutions):
         return [STAR] * len(values)
-    from pipeline.hierarchies.base import HierarchyError
-    spec = _spec(hierarchy.kind, tuple(hierarchy.resolutions))
-    out = list(values)
-    todo = [i for i, v in enumerate(values) if v not in (STAR, UNKNOWN)]
-    for i in range(len(values)):
-        if values[i] == UNKNOWN:
-            out[i] = STAR
-    if not todo:
-        return out
-    try:
-        raised = spec.generalize(np.array([values[i] for i in todo], dtype=object), level).tolist()
-    except HierarchyError:
-        raised = [_one(spec, values[i], level) for i in todo]
-    for i, value in zip(todo, raised):
-        out[i] = value
-    return out
+    key = (hierarchy.kind, tuple(hierarchy.resolutions), level)
+    known = _RAISED.setdefault(key, {STAR: STAR, UNKNOWN: STAR})
+    if len(known) > CACHE_LIMIT:
+        known.clear()
+        known.update({STAR: STAR, UNKNOWN: STAR})
+    new = list({v for v in values if v not in known})
+    if new:
+        from pipeline.hierarchies.base import HierarchyError
+        spec = _spec(hierarchy.kind, tuple(hierarchy.resolutions))
+        try:
+            raised = spec.generalize(np.array(new, dtype=object), level).tolist()
+        except HierarchyError:
+            raised = [_one(spec, value, level) for value in new]
+        known.update(zip(new, raised))
+    return [known[v] for v in values]
 
 
 def _one(spec, value: str, level: int) -> str:
