@@ -138,8 +138,8 @@ def test_a_bad_kanon_section_is_one_clear_error_at_load(kanon, message):
     assert message in str(error.value)
 
 
-def test_finding_5_the_stream_rolls_up_with_the_extract_hierarchy_builders():
-    # Before: pipeline/kanon/hierarchy.py had its own H3 ladder; now both go through pipeline/hierarchies/.
+def test_the_stream_ladder_gives_the_labels_of_the_extract_hierarchy_builders():
+    # The worker cannot load the builders (pandas); its copy of the ladder must agree with them at every level.
     import h3
     import numpy as np
 
