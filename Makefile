@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench soak venv clean
+.PHONY: demo test bench soak venv clean image-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/anonpipe demo --data-dir ./data/demo
+	$(BIN)/anonpipe report --data-dir ./data/demo --out ./data/demo/report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
@@ -28,6 +29,10 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python benchmarks/soak.py
+
+# Not part of `make test`: builds the container image and runs it with podman (root; installs podman with apt).
+image-test: $(STAMP)
+	PYTHON=$(BIN)/python bash deploy/image-test.sh $(IMAGE_TEST_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
