@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.common.columns import KEY_ID_COLUMN
-from pipeline.lake.layout import AUDIT, zone_root
+from pipeline.lake.layout import ERASURE, ZONE_ACCESS, zone_root
 
 BLOCKLIST_FILE = "erased-pseudonyms.json"
 
@@ -40,8 +40,8 @@ class BlockEntry:
 
 
 def blocklist_path(data_dir: str | os.PathLike) -> Path:
-    # Beside the audit trail: readable by the pipeline account only (the folder gives the group no read right).
-    return zone_root(data_dir, AUDIT) / BLOCKLIST_FILE
+    """In a folder of the pipeline account only (0700): nobody else can read the pseudonyms or plant entries."""
+    return zone_root(data_dir, ERASURE) / BLOCKLIST_FILE
 
 
 def load_entries(data_dir: str | os.PathLike) -> list[BlockEntry]:
@@ -53,7 +53,7 @@ def load_entries(data_dir: str | os.PathLike) -> list[BlockEntry]:
 
 def _save(data_dir: str | os.PathLike, entries: list[BlockEntry]) -> None:
     path = blocklist_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=ZONE_ACCESS[ERASURE].dir_mode, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".blocklist-")
     try:
         os.fchmod(fd, 0o600)
