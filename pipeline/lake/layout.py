@@ -24,10 +24,6 @@ DEFAULT_MAX_COMPONENT = 20
 _SAFE_BATCH_ID = re.compile(r"^[A-Za-z0-9_.-]{1,160}$")
 
 
-def default_data_dir() -> Path:
-    return Path(os.environ.get("ANONPIPE_DATA_DIR", "./data"))
-
-
 def zone_dir(data_dir: str | os.PathLike, zone: str) -> Path:
     if zone not in ZONES:
         raise ValueError(f"unknown lake zone {zone!r}; zones are {', '.join(ZONES)}")

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 from pipeline.lake.cli import report_command
 from pipeline.lake.layout import PSEUDONYMIZED, zone_dir
 
-from .helpers import read_zone
+from .lake_support import read_zone
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PSEUDONYM_COLUMNS = ("user_pseudonym", "device_pseudonym", "cookie_pseudonym", "session_pseudonym")

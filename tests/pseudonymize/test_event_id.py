@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pipeline.common.event import EVENT_TIME_MS
 from pipeline.keys.ring import ACTIVE, Key, KeyRing
 from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.core import pseudonymize_batch
-from pipeline.validate.core import EVENT_TIME_MS
 
 UTC = dt.timezone.utc
 RING = KeyRing([Key("m1", dt.datetime(2026, 10, 1, tzinfo=UTC), dt.datetime(2026, 11, 1, tzinfo=UTC), ACTIVE,
