@@ -9,7 +9,8 @@ from pathlib import Path
 PSEUDONYMIZED = "pseudonymized"
 AGGREGATES = "aggregates"
 WINDOW_STATS = "window_stats"
-ZONES = (PSEUDONYMIZED, AGGREGATES, WINDOW_STATS)
+PEOPLE = "people"  # daily and monthly distinct people (pipeline/lake/people_release.py), shareable
+ZONES = (PSEUDONYMIZED, AGGREGATES, WINDOW_STATS, PEOPLE)
 DATE_COLUMN = "event_date"
 # Batch ids come from source offsets (e.g. "r003-0000000000000012345-p1"); only these chars reach file names.
 _SAFE_BATCH_ID = re.compile(r"^[A-Za-z0-9_.-]{1,160}$")
