@@ -12,16 +12,20 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from pipeline.hierarchies.base import HierarchyError
 from pipeline.keys.ring import KeyRing, KeyRingError
 from pipeline.lake.compaction import CompactionError, compact_zone
 from pipeline.lake.erasure import ErasureError, forget as forget_person
 from pipeline.lake.layout import ZONES
 from pipeline.lake.query import QueryError, format_table, run_query
+from pipeline.lake.people_release import PERIODS, PeopleReleaseError, release_people
 from pipeline.lake.report import ReportError, build_report
+from pipeline.lake.report_i18n import LANGUAGES
 from pipeline.lake.retention import RetentionError, apply_retention, load_retention
 
 # Errors whose messages are written for the operator (and never carry personal data or key material).
-_EXPECTED_ERRORS = (CompactionError, RetentionError, ErasureError, KeyRingError, QueryError, ReportError)
+_EXPECTED_ERRORS = (CompactionError, RetentionError, ErasureError, KeyRingError, QueryError, ReportError,
+                    PeopleReleaseError, HierarchyError)
 
 
 def _one_line_errors(command):
@@ -153,12 +157,40 @@ def query_command(sql, data_dir, fmt, out, max_rows):
 @click.command("report")
 @data_dir_option
 @click.option("--out", default="report.html", show_default=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--lang", type=click.Choice(LANGUAGES), default="ru", show_default=True, help="labels: ru, kk or en")
+@click.option("--days", type=click.IntRange(min=1), default=None, help="only the last N local days (default: all)")
+@click.option("--policy", "policy_path", envvar="ANONPIPE_POLICY", default=None,
+              help="policy YAML (time zone, districts); default: the packaged policy")
 @_one_line_errors
-def report_command(data_dir, out):
-    """Write a self-contained HTML report from the anonymous zones (aggregates, window_stats)."""
+def report_command(data_dir, out, lang, days, policy_path):
+    """Write a self-contained HTML dashboard from the shareable zones (aggregates, window_stats, people)."""
     data_dir = _existing(data_dir)
-    data = build_report(data_dir, out)
-    click.echo(f"wrote {out} ({len(data.sections)} sections)")
+    from pipeline.policy.loader import load_policy
+    data = build_report(data_dir, out, load_policy(policy_path).policy, lang, days)
+    click.echo(f"wrote {out}: {data.first_day} – {data.last_day} (local days, {data.timezone})")
+
+
+# ---- release-people ---------------------------------------------------------------------------------------
+@click.command("release-people")
+@data_dir_option
+@click.option("--period", "periods", multiple=True, type=click.Choice(PERIODS),
+              help="day and/or month (default: both, days first)")
+@click.option("--stage-partitions", type=click.IntRange(min=1), envvar="ANONPIPE_PARTITIONS", default=4,
+              show_default=True, help="partitions of telemetry.pseudonymized (which hour rows each event type has)")
+@click.option("--policy", "policy_path", envvar="ANONPIPE_POLICY", default=None,
+              help="policy YAML (k, time zone, districts); default: the packaged policy")
+@_one_line_errors
+def release_people_command(data_dir, periods, stage_partitions, policy_path):
+    """Publish distinct people per local day and month (people zone) for every finished, unreleased period."""
+    data_dir = _existing(data_dir)
+    from pipeline.policy.loader import load_policy
+    results = release_people(data_dir, load_policy(policy_path), tuple(periods) or PERIODS,
+                             stage_partitions=stage_partitions)
+    for r in results:
+        what = r.skipped or f"{r.published} rows published, {r.withheld} withheld"
+        click.echo(f"{r.period} {r.local_start}: {what}")
+    if not results:
+        click.echo("nothing to release: no pseudonymized rows yet")
 
 
 # ---- forget -----------------------------------------------------------------------------------------------
@@ -201,4 +233,4 @@ def forget_command(data_dir, user_id, device_id, cookie_id, session_id, policy_p
                f"(keys checked: {len(result.keys_checked)}); audit entry appended to {log}")
 
 
-LAKE_COMMANDS = [lake_group, query_command, report_command, forget_command]
+LAKE_COMMANDS = [lake_group, query_command, report_command, forget_command, release_people_command]

@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
-from pipeline.hierarchies.districts import DistrictMap, load_districts
 from pipeline.kanon.hierarchy import UNKNOWN
 from pipeline.kanon.periods import ANY, DEFAULT_GROUPINGS, PeopleRow, hourly_scope, release_period, scope_people
+from pipeline.lake.local_views import policy_districts
 from pipeline.lake.layout import AGGREGATES, PEOPLE, PSEUDONYMIZED, WINDOW_STATS, zone_dir
 from pipeline.lake.writer import write_partition_file
 from pipeline.policy.loader import CompiledPolicy
@@ -44,13 +44,6 @@ class PeriodResult:
     skipped: str | None = None
 
 
-def policy_districts(policy: CompiledPolicy) -> DistrictMap | None:
-    section = policy.policy.districts
-    if section is None:
-        return None
-    return load_districts(section.geojson, section.name_property, section.city)
-
-
 def period_bounds(period: str, local_start: dt.date, zone: ZoneInfo) -> tuple[int, int]:
     """[start, end) of a local day or month, in UTC epoch milliseconds."""
     if period == "day":
@@ -68,12 +61,16 @@ def _glob(data_dir, zone: str) -> str | None:
     return "'" + str(root / "*" / "*.parquet").replace("'", "''") + "'"
 
 
-def _read(con, data_dir, zone: str, where: str, columns: str = "*", tail: str = "") -> pa.Table | None:
-    pattern = _glob(data_dir, zone)
-    if pattern is None:
-        return None
-    return con.sql(f"SELECT {columns} FROM read_parquet({pattern}, hive_partitioning = true, "
-                   f"union_by_name = true) WHERE {where} {tail}").to_arrow_table()
+def _read(con, data_dir, zone: str, where: str, columns: str = "*", tail: str = "", keep: str = "*") -> pa.Table | None:
+    """Query a zone; each zone is scanned once per run into a temporary table (a run asks it many questions)."""
+    table = f"zone_{zone}"
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0]:
+        pattern = _glob(data_dir, zone)
+        if pattern is None:
+            return None
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT {keep} FROM read_parquet({pattern}, "
+                    "hive_partitioning = true, union_by_name = true)")
+    return con.sql(f"SELECT {columns} FROM {table} WHERE {where} {tail}").to_arrow_table()
 
 
 def _ts(ms: int) -> str:
@@ -88,7 +85,7 @@ class PeopleRelease:
         self.policy = policy
         self.config = policy.policy.kanon
         self.zone = ZoneInfo(policy.policy.timezone)
-        self.districts = policy_districts(policy)
+        self.districts = policy_districts(policy.policy)
         self.stage_partitions = stage_partitions
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
@@ -100,10 +97,19 @@ class PeopleRelease:
             attributes.add("district")
         self.groupings = tuple(g for g in DEFAULT_GROUPINGS if set(g) <= attributes)
         self.attributes = [a for a in ("event_type", "service", "district") if any(a in g for g in self.groupings)]
+        sources = {"district": "geo_h3"}
+        self.keep = ", ".join(dict.fromkeys([self.time_column, *self.config.subject_columns,
+                                             self.config.partition_column,
+                                             *(sources.get(a, a) for a in self.attributes)]))
+
+    def _zone(self, zone: str, where: str, columns: str = "*", tail: str = "") -> pa.Table | None:
+        # Of the restricted zone only what counting people needs is read: no other part of an event.
+        keep = self.keep if zone == PSEUDONYMIZED else "*"
+        return _read(self.con, self.data_dir, zone, where, columns, tail, keep)
 
     def pending(self, period: str) -> list[dt.date]:
         """Local periods with pseudonymized rows, all released hourly, not yet in the people zone."""
-        rows = _read(self.con, self.data_dir, PSEUDONYMIZED, "true",
+        rows = self._zone(PSEUDONYMIZED, "true",
                      f"min({self.time_column}) AS first, max({self.time_column}) AS last")
         if rows is None or rows.column("first")[0].as_py() is None:
             return []
@@ -119,7 +125,7 @@ class PeopleRelease:
     def unreleased_hours(self, start: int, end: int) -> int:
         """(Hour, stage partition) pairs of [start, end) that hold events but have no released window yet."""
         size = self.config.window.size_seconds * 1000
-        held = _read(self.con, self.data_dir, PSEUDONYMIZED,
+        held = self._zone(PSEUDONYMIZED,
                      f"{self.time_column} >= {_ts(start)} AND {self.time_column} < {_ts(end)}",
                      f"DISTINCT epoch_ms({self.time_column}) // {size} * {size} AS window, "
                      f"{self.config.partition_column} AS value")
@@ -127,7 +133,7 @@ class PeopleRelease:
             return 0
         needed = {(w, zlib.crc32((v or "").encode("utf-8")) % self.stage_partitions)
                   for w, v in zip(held.column("window").to_pylist(), held.column("value").to_pylist())}
-        stats = _read(self.con, self.data_dir, WINDOW_STATS,
+        stats = self._zone(WINDOW_STATS,
                       f"kind = 'window' AND window_start >= {_ts(start)} AND window_start < {_ts(end)}",
                       "DISTINCT epoch_ms(window_start) AS window, partition")
         released = set(zip(stats.column("window").to_pylist(), stats.column("partition").to_pylist())) if stats else set()
@@ -137,17 +143,17 @@ class PeopleRelease:
         if period not in PERIODS:
             raise PeopleReleaseError(f"period must be one of {', '.join(PERIODS)}")
         start, end = period_bounds(period, local_start, self.zone)
-        newest = _read(self.con, self.data_dir, WINDOW_STATS, "kind = 'window'", "max(epoch_ms(window_end)) AS t")
+        newest = self._zone(WINDOW_STATS, "kind = 'window'", "max(epoch_ms(window_end)) AS t")
         if newest is None or (newest.column("t")[0].as_py() or 0) < end:
             return PeriodResult(period, local_start, 0, 0, skipped="not over yet (no window released past its end)")
         missing = self.unreleased_hours(start, end)
         if missing:
             return PeriodResult(period, local_start, 0, 0, skipped=f"{missing} hour(s) of it not released yet")
-        existing = _read(self.con, self.data_dir, PEOPLE, f"period = '{period}' AND period_start = '{local_start}'",
+        existing = self._zone(PEOPLE, f"period = '{period}' AND period_start = '{local_start}'",
                          "count(*) AS n")
         if existing is not None and existing.column("n")[0].as_py():
             return PeriodResult(period, local_start, 0, 0, skipped="already released (a release is final)")
-        rows = _read(self.con, self.data_dir, PSEUDONYMIZED,
+        rows = self._zone(PSEUDONYMIZED,
                      f"{self.time_column} >= {_ts(start)} AND {self.time_column} < {_ts(end)}")
         if rows is None or rows.num_rows == 0:
             return PeriodResult(period, local_start, 0, 0, skipped="no events in it")
@@ -155,6 +161,7 @@ class PeopleRelease:
         published, withheld = release_period(start, end, people, self.config.k, self._published(start, end))
         if published:
             self._write(period, local_start, start, end, published)
+            self.con.execute(f"DROP TABLE IF EXISTS zone_{PEOPLE}")  # read again: the next period checks against it
         return PeriodResult(period, local_start, len(published), withheld)
 
     def _labels(self) -> dict:
@@ -173,16 +180,16 @@ class PeopleRelease:
         overlap = f"window_start < {_ts(end)} AND window_end > {_ts(start)}"
         out: list[PeopleRow] = []
         district_of = self.districts.district_of if self.districts else None
-        aggregates = _read(self.con, self.data_dir, AGGREGATES, overlap)
+        aggregates = self._zone(AGGREGATES, overlap)
         for row in (aggregates.to_pylist() if aggregates is not None else []):
             out.append(PeopleRow(_ms(row["window_start"]), _ms(row["window_end"]),
                                  hourly_scope(row, self.attributes, district_of), int(row["users"])))
-        stats = _read(self.con, self.data_dir, WINDOW_STATS, f"kind = 'window' AND users IS NOT NULL AND {overlap}")
+        stats = self._zone(WINDOW_STATS, f"kind = 'window' AND users IS NOT NULL AND {overlap}")
         for row in (stats.to_pylist() if stats is not None else []):
             # A stats row covers the event types of one stage partition: possibly inside any event type's scope.
             out.append(PeopleRow(_ms(row["window_start"]), _ms(row["window_end"]), (), int(row["users"]),
                                  loose=frozenset({"event_type"})))
-        people = _read(self.con, self.data_dir, PEOPLE,
+        people = self._zone(PEOPLE,
                        f"period_end > {_ts(start)} AND period_begin < {_ts(end)}")
         for row in (people.to_pylist() if people is not None else []):
             scope = tuple((a, row[a]) for a in self.attributes if row.get(a) not in (None, ANY))

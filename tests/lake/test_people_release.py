@@ -7,6 +7,7 @@ import shutil
 from collections import defaultdict
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
@@ -14,6 +15,7 @@ from pipeline.hierarchies.districts import load_districts
 from pipeline.kanon import periods
 from pipeline.lake.layout import AGGREGATES, PEOPLE, PSEUDONYMIZED, WINDOW_STATS, zone_dir
 from pipeline.lake.people_release import release_people
+from pipeline.lake.writer import write_batch
 
 from .week_lake import GEOJSON, PARTITIONS, week_lake  # noqa: F401 - the fixture
 
@@ -143,13 +145,20 @@ def test_a_released_period_is_final_and_an_unfinished_one_waits(week_lake, tmp_p
     again = release_people(data_dir, policy, stage_partitions=PARTITIONS)
     assert all(r.published == 0 for r in again)
     assert {r.skipped for r in again if r.period == "day"} == {"already released (a release is final)"}
-    # drop the window stats of the last hour: that day (and its month) must wait
+    # drop the window stats of the last hour (that day is not over), and of one partition at noon on Dec 3
+    # (an hour of that day is not released): both days must wait, the others not
     copy = tmp_path / "data"
     shutil.copytree(data_dir, copy)
     shutil.rmtree(zone_dir(copy, PEOPLE))
-    stats = zone_dir(copy, WINDOW_STATS)
-    last = max(stats.glob("*/*.parquet"), key=lambda p: p.name)
-    last.unlink()
+    stats = ds.dataset(zone_dir(copy, WINDOW_STATS), format="parquet", partitioning="hive").to_table()
+    noon = dt.datetime(2026, 12, 3, 12, tzinfo=ALMATY)
+    rows = stats.to_pylist()
+    last = max(r["window_start"] for r in rows)
+    partition = min(r["partition"] for r in rows if r["window_start"] == noon)
+    kept = [r for r in rows if r["window_start"] != last and not (r["window_start"] == noon and r["partition"] == partition)]
+    shutil.rmtree(zone_dir(copy, WINDOW_STATS))
+    write_batch(copy, WINDOW_STATS, pa.Table.from_pylist(kept, schema=stats.schema), "without-some")
     results = {(r.period, r.local_start): r for r in release_people(copy, policy, stage_partitions=PARTITIONS)}
-    assert "not released yet" in results[("day", dt.date(2026, 12, 6))].skipped
-    assert results[("day", dt.date(2026, 12, 5))].published > 0
+    assert results[("day", dt.date(2026, 12, 6))].skipped.startswith("not over yet")
+    assert results[("day", dt.date(2026, 12, 3))].skipped == "1 hour(s) of it not released yet"
+    assert results[("day", dt.date(2026, 12, 4))].published > 0
