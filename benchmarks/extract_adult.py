@@ -1,4 +1,4 @@
-"""Benchmark `anonpipe extract` on UCI Adult (k = 5) against ARX 3.9.2's published figures."""
+"""Benchmark `anonpipe extract` on UCI Adult (k = 5) against ARX 3.9.2's figures, and `anonpipe --help` start-up."""
 
 from __future__ import annotations
 
@@ -35,6 +35,23 @@ def median_seconds(action, runs: int = RUNS) -> float:
     return statistics.median(timings)
 
 
+def startup_seconds(arguments: list[str], runs: int = 5) -> float:
+    """Median wall time of a fresh interpreter running ``arguments`` (start-up dominated)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return median_seconds(lambda: subprocess.run([sys.executable, *arguments], cwd=REPO, check=True,
+                                                 capture_output=True, env=env), runs=runs)
+
+
+def print_startup() -> None:
+    """`anonpipe --help` next to a bare interpreter (the floor) and the extract's own --help, same run."""
+    bare = startup_seconds(["-c", "pass"])
+    print(f"start-up (median of 5): bare python {bare:.3f} s; "
+          f"`anonpipe --help` {startup_seconds(['-m', 'pipeline.cli', '--help']):.3f} s (target < 0.5 s); "
+          f"`anonpipe extract --help` {startup_seconds(['-m', 'pipeline.cli', 'extract', '--help']):.3f} s; "
+          f"import pipeline.extract.cli {startup_seconds(['-c', 'import pipeline.extract.cli']) - bare:+.3f} s "
+          "over bare")
+
+
 def main() -> int:
     if not (ADULT / "adult.csv.gz").is_file():
         print(f"UCI Adult not found at {ADULT}; nothing to benchmark")
@@ -67,6 +84,7 @@ def main() -> int:
             print(f"{suppression:>11.0%} {label:<34} {seconds:>9.3f} {arx_seconds:>8.2f} "
                   f"{seconds / arx_seconds:>9.2f}  {score}")
         print(f"{'':>11} levels {result.levels}, evaluated {result.evaluated} of {result.lattice_size} nodes")
+    print_startup()
     return 0
 
 

@@ -1,6 +1,8 @@
-"""Benchmark of the k-anonymity stage: window-release kernel events/s and suppression rate at k = 5, 10, 20 on
-200k generated events, and events/s of the aggregation agent through the embedded broker next to a raw aiokafka
-consume loop over the same messages (the Python ceiling) in the same run."""
+"""Benchmark of the k-anonymity stage: window-release kernel events/s, suppression and roll-up rates at k = 5, 10,
+20 on 200k generated events — counting people (linked identifiers, issue 14) next to the earlier rule (user
+pseudonym, else device pseudonym) on the same data in the same run — how many people each linkage scope finds
+against the generator's ground truth, and events/s of the aggregation agent through the embedded broker next to a
+raw aiokafka consume loop over the same messages (the Python ceiling) in the same run."""
 
 from __future__ import annotations
 
@@ -14,43 +16,92 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.generate import TelemetryGenerator
-from pipeline.kanon.core import pre_aggregate, release_window
+from pipeline.kanon.core import CellState, link_people, pre_aggregate, release_window
 from pipeline.keys.ring import ephemeral_ring
+from pipeline.linkage import subject_ids
 from pipeline.policy.loader import load_policy
+from pipeline.pseudonymize.agent import partition_for
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import validate_batch
 
+PARTITIONS = 4
 
-def pseudonymized_batches(events: int, batch: int = 1000) -> tuple[list[pa.Table], object]:
+
+def pseudonymized_batches(events: int, batch: int = 1000) -> tuple[list[pa.Table], object, dict]:
     policy = load_policy()
     ring = ephemeral_ring()
-    lines = list(TelemetryGenerator(5, end=dt.datetime.now(dt.timezone.utc), hours=24).lines(events))
+    generator = TelemetryGenerator(5, end=dt.datetime.now(dt.timezone.utc), hours=24, keep_truth=True)
+    lines = list(generator.lines(events))
     tables = []
     for start in range(0, len(lines), batch):
         valid = validate_batch([(b"\n".join(lines[start:start + batch]), {})])
         tables.append(pseudonymize_batch(valid.events, policy, ring, columns=valid.columns).table)
-    return tables, policy
+    return tables, policy, generator.person_of_event
 
 
-def kernel_run(tables: list[pa.Table], policy, k: int) -> tuple[float, float, int]:
+def earlier_rule(cells: dict) -> dict:
+    """The counting before issue 14: a subject is the first identifier of the tuple (user, else device)."""
+    return {cell: CellState(s.events, {next(v for v in identity if v is not None) for identity in s.subjects})
+            for cell, s in cells.items()}
+
+
+def kernel_run(tables: list[pa.Table], policy, k: int, people: bool) -> tuple[float, float, float, int]:
+    """(seconds, suppressed share of events, share of published rows that are rolled up, events)."""
     config = policy.policy.kanon.model_copy(update={"k": k})
     started = time.perf_counter()
     windows: dict = {}
     for table in tables:
         for (window, cell), update in pre_aggregate(table, config, "event_hour").items():
-            state = windows.setdefault(window, {}).setdefault(cell, type(update)())
+            partition = partition_for(cell[0], PARTITIONS)
+            state = windows.setdefault((window, partition), {}).setdefault(cell, CellState())
             state.events += update.events
             state.subjects |= update.subjects
-    total = suppressed = 0
+    total = suppressed = rows = rolled = 0
     for cells in windows.values():
         by_type: dict = {}
-        for cell, state in cells.items():
+        for cell, state in (link_people(cells) if people else earlier_rule(cells)).items():
             by_type.setdefault(cell[0], {})[cell] = state
         for group in by_type.values():
             release = release_window(group, config)
             total += release.events
             suppressed += release.suppressed_events
-    return time.perf_counter() - started, suppressed / max(total, 1), total
+            rows += len(release.rows)
+            rolled += release.rolled_up_cells
+    return time.perf_counter() - started, suppressed / max(total, 1), rolled / max(rows, 1), total
+
+
+def linkage_scopes(tables: list[pa.Table], policy, truth: dict) -> None:
+    """People per window found by each scope, summed over windows, against the generator's ground truth."""
+    config = policy.policy.kanon
+    table = pa.concat_tables(tables)
+    hours = table.column("event_hour").cast(pa.int64()).to_pylist()
+    parts = [partition_for(t, PARTITIONS) for t in table.column("event_type").to_pylist()]
+    ids = [table.column(c) for c in config.subject_columns]
+    first = [u if u is not None else d for u, d in zip(ids[0].to_pylist(), ids[1].to_pylist())]
+    real = [truth.get(e) for e in table.column("event_id").to_pylist()]
+
+    def groups(keys) -> dict:
+        out: dict = {}
+        for i, key in enumerate(keys):
+            out.setdefault(key, []).append(i)
+        return out
+
+    def per_scope(keys) -> int:
+        return sum(len(set(subject_ids([column.take(rows) for column in ids]).tolist()))
+                   for rows in groups(keys).values())
+    by_window = groups(hours)
+    truth_total = sum(len({real[i] for i in rows}) for rows in by_window.values())
+    earlier = sum(len({first[i] for i in rows}) for rows in by_window.values())
+    print(f"people per window, summed over {len(by_window)} windows (ground truth {truth_total:,}):")
+    print(f"  earlier rule (user, else device)          {earlier:>8,}  (+{earlier / truth_total - 1:.1%})")
+    partitioned = per_scope(list(zip(hours, parts)))
+    print(f"  linked per window x stage partition (4)   {partitioned:>8,}  — summed per partition, a person "
+          "active in two partitions counts in each")
+    whole = per_scope(hours)
+    print(f"  linked per window                         {whole:>8,}  (+{whole / truth_total - 1:.1%})")
+    day = len(set(subject_ids(ids).tolist()))
+    print(f"  linked over the whole run (one scope)     {day:>8,}  people; ground truth "
+          f"{len(set(real)):,} (+{day / len(set(real)) - 1:.1%}: signed-out people on several devices)")
 
 
 async def raw_consume(bootstrap: str, topic: str, expected_messages: int) -> float:
@@ -73,20 +124,24 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--skip-broker", action="store_true")
     args = parser.parse_args()
-    tables, policy = pseudonymized_batches(args.events)
+    tables, policy, truth = pseudonymized_batches(args.events)
     rows = sum(t.num_rows for t in tables)
-    print(f"k-anonymity kernel on {rows:,} pseudonymized events (pre-aggregate + release, one core)")
+    print(f"k-anonymity kernel on {rows:,} pseudonymized events (pre-aggregate + link + release, one core, "
+          f"{PARTITIONS} stage partitions)")
     for k in (5, 10, 20):
-        seconds, rate, total = kernel_run(tables, policy, k)
-        print(f"  k={k:<3} {rows / seconds:>10,.0f} events/s   suppressed {rate:6.2%} of {total:,} events")
+        for people, label in ((False, "earlier rule (pseudonyms)"), (True, "people (linked)")):
+            seconds, rate, rolled, total = kernel_run(tables, policy, k, people)
+            print(f"  k={k:<3} {label:<26} {rows / seconds:>10,.0f} events/s   suppressed {rate:6.2%} of "
+                  f"{total:,} events   rolled-up rows {rolled:6.2%}")
+    linkage_scopes(tables, policy, truth)
     if args.skip_broker:
         return
     from pipeline.broker import EmbeddedBroker
+    from pipeline.common.wire import HEADER_BATCH_ID, encode_table
     from pipeline.demo import send_watermark, start_worker, stop_process, wait_for
     from pipeline.lake.counts import window_stats_totals
     from pipeline.settings import TOPIC_PSEUDONYMIZED
     from pipeline.topics import ensure_topics
-    from pipeline.wire import HEADER_BATCH_ID, encode_table
     from kafka import KafkaProducer
     with tempfile.TemporaryDirectory() as tmp, EmbeddedBroker() as broker:
         data_dir = Path(tmp)
@@ -107,7 +162,9 @@ def main() -> None:
             far = int((dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)).timestamp() * 1000)
             time.sleep(1.0)
             send_watermark(broker.bootstrap, far)
-            wait_for(lambda: window_stats_totals(data_dir)["events"] >= events_through, 600, "all windows", worker)
+            # every table went to every partition: all windows of all partitions (stats may withhold counts)
+            expected = len({w for t in tables for w in t.column("event_hour").cast(pa.int64()).to_pylist()}) * 4
+            wait_for(lambda: window_stats_totals(data_dir)["windows"] >= expected, 600, "all windows", worker)
             agent_seconds = time.perf_counter() - started
         finally:
             stop_process(worker)

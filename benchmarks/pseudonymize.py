@@ -178,10 +178,10 @@ async def consume_produce(bootstrap: str, expected_events: int, transform: bool)
     stage), or through the ingest stage's own steps (validate → pseudonymize → split by partition → Arrow IPC)."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+    from pipeline.common.rejects import encode_rejects
+    from pipeline.common.wire import encode_table
     from pipeline.pseudonymize.agent import split_by_partition
     from pipeline.validate.envelope import collector_paused
-    from pipeline.validate.rejects import encode_rejects
-    from pipeline.wire import encode_table
     source = TOPIC_RAW if transform else RAW_LOOP_SRC
     consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=f"bench-{transform}",
                                 auto_offset_reset="earliest", max_partition_fetch_bytes=16 << 20,
@@ -237,9 +237,9 @@ def count_output(bootstrap: str, expected: int, timeout: float, proc) -> tuple[f
     """(first output seen, all rows accounted) in time.monotonic(): pseudonymized rows + DLQ rows."""
     from kafka import KafkaConsumer
 
+    from pipeline.common.rejects import decode_rejects
+    from pipeline.common.wire import HEADER_KIND, KIND_CONTROL, decode_table, header
     from pipeline.settings import TOPIC_DLQ, TOPIC_PSEUDONYMIZED
-    from pipeline.validate.rejects import decode_rejects
-    from pipeline.wire import HEADER_KIND, KIND_CONTROL, decode_table, header
     consumer = KafkaConsumer(TOPIC_PSEUDONYMIZED, TOPIC_DLQ, bootstrap_servers=bootstrap, group_id=None,
                              auto_offset_reset="earliest", fetch_max_bytes=64 << 20,
                              max_partition_fetch_bytes=16 << 20)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import faust
 
 from pipeline.keys.ring import KeyRing
+from pipeline.lake.blocklist import ErasedSubjects
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.settings import (TOPIC_AGGREGATES, TOPIC_DLQ, TOPIC_PSEUDONYMIZED, TOPIC_RAW, TOPIC_WINDOW_STATS,
                                KafkaSettings, WorkerSettings, app_id_for)
@@ -95,7 +96,8 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
 
     stage_partitions = kafka.stage_partitions or kafka.partitions
     if "ingest" in settings.stages:
-        ingest_agent.register(app, topics, policy, ring, stage_partitions, metrics)
+        ingest_agent.register(app, topics, policy, ring, stage_partitions, metrics,
+                              erased=ErasedSubjects(settings.data_dir))
     if "kanon" in settings.stages:
         kanon_agent.register(app, topics, policy, stage_partitions, metrics,
                              raw_partitions=kafka.raw_partitions or kafka.partitions)

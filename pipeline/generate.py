@@ -1,4 +1,16 @@
-"""Synthetic telemetry of an Astana city-services app: realistic users, devices, IPs, places, and bad events."""
+"""Synthetic telemetry of an Astana city-services app: realistic users, devices, IPs, places, and bad events.
+
+Identity as real clients produce it (so linkage and k over people are exercised, docs/kanon.md):
+- a session starts before the sign-in is restored or done: its first events carry the device id only, the rest
+  the user id too (login mid-session on one device);
+- some people use two devices (phone and tablet or web) under one account, and some never sign in: their
+  devices share no identifier and cannot be linked by anything;
+- a family shares a tablet: several accounts on one device id (they merge into one subject: the safe direction);
+- the web client has no hardware id. It sends as `device_id` a random UUID it creates on first visit and keeps
+  in localStorage (one per browser profile), and as `cookie_id` the first-party cookie the server sets. Storage
+  is sometimes cleared while the cookie survives (a new device id with the old cookie), and private windows lose
+  both when closed (a new device id and cookie every session).
+"""
 
 from __future__ import annotations
 
@@ -55,17 +67,29 @@ class Person:
     user_id: str | None
     devices: list[dict]
     home: tuple[float, float, float]
+    private_web: bool = False  # browses in private windows: a fresh device id and cookie every web session
+
+
+# Shares of the identity cases (per person, per session, per household).
+TWO_DEVICES = 0.15
+SHARED_FAMILY_DEVICE = 0.08  # joins the previous person's household and shares its tablet
+LOGIN_MID_SESSION = 0.2  # a signed-in person's session whose first events are sent before the login
+PRIVATE_WEB = 0.3  # of web users
+WEB_STORAGE_CLEARED = 0.15  # a web session after localStorage was cleared (the cookie survived)
 
 
 class TelemetryGenerator:
     """Deterministic for a seed: the same (seed, count, end) gives the same events."""
 
     def __init__(self, seed: int = 7, users: int | None = None, end: dt.datetime | None = None,
-                 hours: float = 24.0):
+                 hours: float = 24.0, keep_truth: bool = False):
         self.rng = random.Random(seed)
         self.end = end or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         self.hours = hours
         self.users = users
+        # Ground truth for tests and benchmarks (`keep_truth`): event_id → person index. Never emitted.
+        self.keep_truth = keep_truth
+        self.person_of_event: dict[str, int] = {}
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -107,13 +131,32 @@ class TelemetryGenerator:
 
     def _people(self, count: int) -> list[Person]:
         n_people = self.users or max(20, count // 25)
-        people = []
+        people: list[Person] = []
         for _ in range(n_people):
             signed_in = self.rng.random() < 0.75
-            devices = [self._device() for _ in range(1 if self.rng.random() < 0.85 else 2)]
-            people.append(Person(f"u-{self.rng.randrange(10**9):09d}" if signed_in else None, devices,
-                                 self.rng.choice(ASTANA_HOTSPOTS)))
+            devices = [self._device() for _ in range(1 if self.rng.random() >= TWO_DEVICES else 2)]
+            person = Person(f"u-{self.rng.randrange(10**9):09d}" if signed_in else None, devices,
+                            self.rng.choice(ASTANA_HOTSPOTS))
+            if people and self.rng.random() < SHARED_FAMILY_DEVICE:
+                household = people[-1]
+                tablet = household.devices[-1]  # the family tablet: one device id, several accounts
+                person.devices.append(tablet)
+                person.home = household.home
+            person.private_web = self.rng.random() < PRIVATE_WEB
+            people.append(person)
         return people
+
+    def _session(self, person: Person, device: dict) -> dict:
+        """A new session on a device: its id, the device as this session sends it, events left before login."""
+        sent = device
+        if device["platform"] == "web" and (person.private_web or self.rng.random() < WEB_STORAGE_CLEARED):
+            fresh_cookie = person.private_web  # a private window loses the cookie too
+            sent = dict(device, device_id=self._uuid(),
+                        cookie_id=self._uuid() if fresh_cookie else device["cookie_id"])
+        before_login = 0
+        if person.user_id and self.rng.random() < LOGIN_MID_SESSION:
+            before_login = self.rng.randrange(1, 3)
+        return {"id": self._uuid(), "last": 0.0, "device": sent, "before_login": before_login}
 
     def _text(self, event_type: str) -> str | None:
         if event_type not in ("search", "appeal_submit"):
@@ -131,17 +174,23 @@ class TelemetryGenerator:
         start = self.end - dt.timedelta(hours=self.hours)
         span = (self.end - start).total_seconds()
         offsets = sorted(self.rng.random() * span for _ in range(count))
-        sessions: dict[int, tuple[str, float]] = {}
+        sessions: dict[tuple[int, str], dict] = {}
         # Zipf-like activity: a few people are much more active than most.
         weights = [1.0 / (i + 1) ** 0.6 for i in range(len(people))]
         chosen = self.rng.choices(range(len(people)), weights, k=count)
         for offset, person_idx in zip(offsets, chosen):
             person = people[person_idx]
-            device = person.devices[0] if len(person.devices) == 1 else self.rng.choice(person.devices)
-            session = sessions.get(person_idx)
-            if session is None or offset - session[1] > 1800:
-                session = (self._uuid(), offset)
-            sessions[person_idx] = (session[0], offset)
+            home_device = person.devices[0] if len(person.devices) == 1 else self.rng.choice(person.devices)
+            key = (person_idx, home_device["device_id"])
+            session = sessions.get(key)
+            if session is None or offset - session["last"] > 1800:
+                session = sessions[key] = self._session(person, home_device)
+            session["last"] = offset
+            device = session["device"]
+            user_id = person.user_id
+            if session["before_login"] > 0:
+                session["before_login"] -= 1
+                user_id = None
             lat0, lon0, spread = person.home
             event_type = self.rng.choices(EVENT_TYPES, EVENT_WEIGHTS)[0]
             event = {
@@ -150,10 +199,10 @@ class TelemetryGenerator:
                 "occurred_at": (start + dt.timedelta(seconds=offset)).astimezone(
                     dt.timezone(dt.timedelta(hours=5))).isoformat(timespec="milliseconds"),
                 "app": {"version": device["app_version"], "platform": device["platform"]},
-                "user_id": person.user_id,
+                "user_id": user_id,
                 "device_id": device["device_id"],
                 "cookie_id": device["cookie_id"],
-                "session_id": session[0],
+                "session_id": session["id"],
                 "ip": device["ip"],
                 "user_agent": device["ua"],
                 "geo": {"lat": round(self.rng.gauss(lat0, spread), 6), "lon": round(self.rng.gauss(lon0, spread), 6),
@@ -166,6 +215,8 @@ class TelemetryGenerator:
             text = self._text(event_type)
             if text:
                 event["text"] = text
+            if self.keep_truth:
+                self.person_of_event[event["event_id"]] = person_idx
             yield event
 
     def malformed(self, good: dict) -> bytes:

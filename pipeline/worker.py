@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.broker import BrokerError
+from pipeline.common.errors import BrokerError
 from pipeline.keys.ring import KeyRing, KeyRingError, ephemeral_ring
 from pipeline.policy.loader import load_policy
 from pipeline.settings import WorkerSettings
@@ -21,24 +21,40 @@ class StartupError(RuntimeError):
     """The worker cannot start; the message is the one line shown to the operator."""
 
 
+ENV_KEYRING_PREFIX = "env:"
+
+
 def load_ring(settings: WorkerSettings, rotation: str) -> KeyRing:
+    """The key ring from its 0600 file, or - only when asked for explicitly with `--keyring env:NAME` - from the
+    environment variable NAME (e.g. filled by a secret manager), which is then removed from this process's
+    environment so no child process or debug page can see it. Key material is never echoed in errors."""
+    if settings.keyring_path and str(settings.keyring_path).startswith(ENV_KEYRING_PREFIX):
+        return _ring_from_env(str(settings.keyring_path)[len(ENV_KEYRING_PREFIX):])
     if settings.keyring_path:
         return KeyRing.load(settings.keyring_path)
-    inline = os.environ.get("ANONPIPE_KEYRING_JSON")
-    if inline:
-        import json
-        try:
-            data = json.loads(inline)
-        except ValueError:
-            raise KeyRingError("ANONPIPE_KEYRING_JSON is not valid key ring JSON") from None
-        try:
-            return KeyRing.from_json(data)
-        except KeyRingError as exc:
-            raise KeyRingError(f"ANONPIPE_KEYRING_JSON: {exc}") from None
+    if os.environ.get("ANONPIPE_KEYRING_JSON"):
+        # Implicitly accepting key material from the environment would skip the file-mode check unnoticed.
+        raise KeyRingError("ANONPIPE_KEYRING_JSON is set but not used: pass --keyring env:ANONPIPE_KEYRING_JSON "
+                           "to take the key ring from the environment")
     if settings.demo:
         log.warning("demo mode: using an EPHEMERAL in-memory key ring; pseudonyms will not match any other run")
         return ephemeral_ring(rotation)
     raise KeyRingError("no key ring: pass --keyring FILE (or ANONPIPE_KEYRING); only --demo runs without one")
+
+
+def _ring_from_env(name: str) -> KeyRing:
+    import json
+    inline = os.environ.pop(name, None)
+    if not inline:
+        raise KeyRingError(f"--keyring env:{name}: the environment variable {name} is not set or empty")
+    try:
+        data = json.loads(inline)
+    except ValueError:
+        raise KeyRingError(f"{name} is not valid key ring JSON") from None
+    try:
+        return KeyRing.from_json(data)
+    except KeyRingError as exc:
+        raise KeyRingError(f"{name}: {exc}") from None
 
 
 def use_system_allocator() -> None:
@@ -54,7 +70,12 @@ def prepare(settings: WorkerSettings):
     """Everything that can fail with a clear message, before faust starts."""
     data_dir = settings.data_dir
     if not data_dir.is_dir():
-        raise StartupError(f"data dir {data_dir} does not exist (create it, or pass --data-dir)")
+        try:  # as users expect; 0700: the DLQ under it holds raw events
+            data_dir.mkdir(mode=0o700, parents=True)
+        except OSError as exc:
+            raise StartupError(f"data dir {data_dir} does not exist and cannot be created "
+                               f"({exc.strerror or type(exc).__name__})") from None
+        log.info("created data dir %s (mode 0700)", data_dir)
     if not os.access(data_dir, os.W_OK):
         raise StartupError(f"data dir {data_dir} is not writable")
     if settings.lake_url:
@@ -64,6 +85,9 @@ def prepare(settings: WorkerSettings):
         except ValueError as exc:
             raise StartupError(str(exc)) from None
     policy = load_policy(settings.policy_path)
+    if "kanon" in settings.stages:
+        from pipeline.policy.loader import require_kanon_columns
+        require_kanon_columns(policy)  # one clear error now, not a crash in the agent
     ring = load_ring(settings, policy.policy.keys.rotation)
     if not ring.keys:
         raise KeyRingError("the key ring holds no keys (run `anonpipe keys new`)")

@@ -70,7 +70,7 @@ class PipelineRun:
         from pipeline.demo import send_watermark, wait_for, windows_released
         far = int((dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)).timestamp() * 1000)
         send_watermark(self.broker.bootstrap, far)
-        wait_for(lambda: windows_released(self.data_dir), timeout, "windows to be released")
+        wait_for(lambda: windows_released(self.data_dir, self.partitions), timeout, "windows to be released")
 
     def stop(self) -> None:
         from pipeline.demo import stop_process

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from pipeline.extract.lattice import Dimension, EncodedTable, encode_leaves
+from pipeline.extract.people import default_subjects, is_identifier, subject_codes
+from pipeline.extract.progress import SILENT, Progress
 from pipeline.extract.quality import METRICS
 from pipeline.extract.rekey import rekey_column
 from pipeline.extract.risk import reidentification_risk
 from pipeline.extract.search import NoSolutionError, SearchResult, evaluate_records, find_optimum
+from pipeline.hierarchies.base import NULL_LEAF
 from pipeline.hierarchies.registry import HierarchySpec
 from pipeline.privacy import PrivacyModel, create_model
 
@@ -48,6 +52,17 @@ class ExtractSettings:
     """Pseudonym columns released re-keyed for the recipient."""
     risk_threshold: float = 0.2
     """Records whose re-identification risk exceeds this are counted in the report."""
+    weights: tuple[tuple[str, float], ...] = ()
+    """(QI, weight) pairs for the Loss/granularity score (ARX's attribute weights; unnamed QIs weigh 1)."""
+    level_bounds: tuple[tuple[str, int | None, int | None], ...] = ()
+    """(QI, min level, max level) the search may choose from (ARX's minimum/maximum generalization)."""
+    subjects: tuple[str, ...] | None = None
+    """Columns identifying the person of a record (linked into one person when they co-occur);
+    None = the user/device/cookie pseudonym columns present; () = every record is its own person."""
+    allow_identifiers: bool = False
+    """Permit identifier columns (pseudonyms, event or session ids) in ``keep`` (warned in the report)."""
+    known_identifiers: tuple[str, ...] = ()
+    """Columns the policy knows as identifiers, besides those named like one."""
     models: tuple[PrivacyModel, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -75,6 +90,31 @@ class ExtractSettings:
         repeated = sorted({c for c in roles if roles.count(c) > 1})
         if repeated:
             raise ExtractConfigError(f"column(s) given more than one role: {', '.join(repeated)}")
+        qis = {s.column for s in self.qi}
+        for column, weight in self.weights:
+            if column not in qis:
+                raise ExtractConfigError(f"--weight {column}: not a quasi-identifier (give it with --qi or --columns)")
+            if not (math.isfinite(weight) and weight >= 0):
+                raise ExtractConfigError(f"--weight {column}={weight}: a weight is a finite number >= 0")
+        if self.weights and self.metric == "discernibility":
+            raise ExtractConfigError("--weight applies to the loss and granularity metrics, not discernibility")
+        for column, _, _ in self.level_bounds:
+            if column not in qis:
+                raise ExtractConfigError(f"--levels {column}: not a quasi-identifier (give it with --qi or --columns)")
+        if self.subjects and qis & set(self.subjects):
+            raise ExtractConfigError(f"subject column(s) {', '.join(sorted(qis & set(self.subjects)))} "
+                                     "cannot be quasi-identifiers")
+        named = sorted(c for c in self.keep if is_identifier(c, set(self.known_identifiers)))
+        if named and not self.allow_identifiers:
+            raise ExtractConfigError(
+                f"--keep {', '.join(named)}: identifier column(s) (pseudonyms, event or session ids) would let the "
+                "recipient single out people or join back to the lake; drop them, --rekey a person id, "
+                "or pass --allow-identifiers"
+            )
+
+    def identifier_keeps(self) -> list[str]:
+        """Kept columns that are identifiers (only possible with ``allow_identifiers``)."""
+        return [c for c in self.keep if is_identifier(c, set(self.known_identifiers))]
 
     @property
     def released_columns(self) -> set[str]:
@@ -98,11 +138,17 @@ class ExtractResult:
     qi_loss: dict | None
     risk: dict
     dropped_columns: list[str]
+    class_people: np.ndarray | None = None  # distinct people per released class (None: records are people)
+    subject_columns: tuple[str, ...] = ()
+    records_without_subject: int = 0
+    people_released: int | None = None
+    trajectories: dict | None = None  # rows per person when a re-keyed person id links them
+    warnings: tuple[str, ...] = ()
 
 
 def check_columns(settings: ExtractSettings, frame: pd.DataFrame) -> None:
     """Every named column exists and k fits the table; raises ExtractConfigError otherwise."""
-    missing = [c for c in sorted(settings.released_columns) if c not in frame.columns]
+    missing = [c for c in sorted(settings.released_columns | set(settings.subjects or ())) if c not in frame.columns]
     if missing:
         raise ExtractConfigError(
             f"unknown column(s) {', '.join(repr(c) for c in missing)}; "
@@ -113,34 +159,53 @@ def check_columns(settings: ExtractSettings, frame: pd.DataFrame) -> None:
 
 
 def as_text(column: pd.Series) -> np.ndarray:
-    """Values as strings, the form hierarchies are written in; nulls become the empty string."""
-    return column.astype("string").fillna("").to_numpy(dtype=object)
+    """Values as strings, the form hierarchies are written in; nulls become the empty string (NULL_LEAF)."""
+    # Format each distinct value once: lake columns repeat few values (hours, cells) over many rows.
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    text = pd.Series(uniques).astype("string").fillna(NULL_LEAF).to_numpy(dtype=object)
+    return np.append(text, NULL_LEAF).astype(object)[codes]
 
 
-def encode(frame: pd.DataFrame, settings: ExtractSettings) -> EncodedTable:
+def subject_columns(settings: ExtractSettings, frame: pd.DataFrame) -> tuple[str, ...]:
+    """The columns naming each record's person: as given, else the default pseudonyms present."""
+    if settings.subjects is not None:
+        return settings.subjects
+    qis = {s.column for s in settings.qi}
+    return tuple(c for c in default_subjects(frame.columns) if c not in qis)
+
+
+def encode(frame: pd.DataFrame, settings: ExtractSettings, subjects: np.ndarray | None = None) -> EncodedTable:
     """Materialize every hierarchy and encode the QI (and sensitive) columns as integer codes."""
+    weights = dict(settings.weights)
+    bounds = {column: (low, high) for column, low, high in settings.level_bounds}
     dimensions, leaf_codes = [], []
     for spec in settings.qi:
         values = as_text(frame[spec.column])
         hierarchy = spec.materialize(np.array(sorted(pd.unique(values)), dtype=object))
-        dimensions.append(Dimension(spec.column, hierarchy, spec.source))
+        low, high = bounds.get(spec.column, (None, None))
+        dimensions.append(Dimension(spec.column, hierarchy, spec.source, weight=weights.get(spec.column, 1.0),
+                                    min_level=low or 0, max_level=high))
         leaf_codes.append(encode_leaves(spec.column, values, hierarchy))
     sensitive_codes, cardinality = None, 0
     if settings.sensitive is not None:
         codes, uniques = pd.factorize(as_text(frame[settings.sensitive]))
         sensitive_codes, cardinality = codes.astype(np.int64), len(uniques)
-    return EncodedTable(dimensions, leaf_codes, sensitive_codes, cardinality)
+    return EncodedTable(dimensions, leaf_codes, sensitive_codes, cardinality, subjects)
 
 
 def anonymize(frame: pd.DataFrame, settings: ExtractSettings, rekey_key: bytes | None = None,
-              progress: bool = False) -> ExtractResult:
+              progress: Progress = SILENT) -> ExtractResult:
     """Find the optimal transformation and build the released table (suppressed records removed)."""
     check_columns(settings, frame)
     if settings.rekey and rekey_key is None:
-        raise ExtractConfigError("--rekey needs a secret (ANONPIPE_EXTRACT_SECRET or --secret-file) and --recipient")
-    table = encode(frame, settings)
+        raise ExtractConfigError("--rekey needs a re-keying key")
+    with progress.phase(f"encoding {len(frame)} records"):
+        subjects = subject_columns(settings, frame)
+        person, without_subject = subject_codes(frame, subjects)
+        table = encode(frame, settings, person)
     metric = METRICS[settings.metric]()
-    search = find_optimum(table, list(settings.models), metric, settings.suppression, progress=progress)
+    with progress.phase(f"searching {int(np.prod(table.max_levels - table.min_levels + 1))} transformations"):
+        search = find_optimum(table, list(settings.models), metric, settings.suppression, progress=progress)
 
     # Re-derive the classes straight from the records, independently of the search's roll-ups.
     record_class, evaluation = evaluate_records(table, search.levels, list(settings.models))
@@ -151,12 +216,17 @@ def anonymize(frame: pd.DataFrame, settings: ExtractSettings, rekey_key: bytes |
     released = frame.loc[kept, [c for c in frame.columns if c in settings.released_columns]].copy()
     for i, (dim, level) in enumerate(zip(table.dimensions, search.levels)):
         labels = dim.hierarchy.level_values(level)[dim.up_map(0, level)[table.row_codes[kept, i]]]
-        released[dim.column] = pd.Series(labels, index=released.index, dtype=object).astype(str)
+        # A null leaf is released as a null, not as an empty label.
+        released[dim.column] = pd.Series(labels, index=released.index, dtype=object).replace(NULL_LEAF, None)
     for column in settings.rekey:
         released[column] = rekey_column(released[column], rekey_key)
     released = released.reset_index(drop=True)
 
     sizes = evaluation.sizes[evaluation.passes]
+    people = evaluation.people[evaluation.passes] if evaluation.people is not None else None
+    person_kept = person[kept] if person is not None else None
+    rekeyed_people = [c for c in settings.rekey if c in subjects or is_identifier(c, set(settings.known_identifiers))]
+    warnings = _warnings(settings, table, search, rekeyed_people)
     return ExtractResult(
         released=released,
         search=search,
@@ -165,14 +235,47 @@ def anonymize(frame: pd.DataFrame, settings: ExtractSettings, rekey_key: bytes |
         input_records=table.n_records,
         suppressed_records=evaluation.suppressed,
         class_sizes=sizes,
-        achieved_k=int(sizes.min()) if len(sizes) else 0,
+        achieved_k=int((people if people is not None else sizes).min()) if len(sizes) else 0,  # in people
         achieved_l=_achieved_l(table, record_class[kept], kept),
         qi_loss=metric.per_qi(evaluation),
         # The input is the attacker's population; suppression removes whole classes, so the
         # population class of every released record is its released class.
-        risk=reidentification_risk(sizes, sizes, settings.risk_threshold),
+        risk=reidentification_risk(people if people is not None else sizes,
+                                   people if people is not None else sizes, settings.risk_threshold, records=sizes),
         dropped_columns=[c for c in frame.columns if c not in settings.released_columns],
+        class_people=people,
+        subject_columns=subjects,
+        records_without_subject=without_subject,
+        people_released=int(len(np.unique(person_kept))) if person_kept is not None else None,
+        trajectories=_trajectories(released, rekeyed_people) if rekeyed_people else None,
+        warnings=warnings,
     )
+
+
+def _trajectories(released: pd.DataFrame, columns: list[str]) -> dict:
+    """What a recipient can link with the re-keyed ids: people (linked ids) and rows per person."""
+    person, unlinked = subject_codes(released, tuple(columns))
+    if person is None or not len(person):
+        return {"columns": columns, "people": 0, "max_rows_per_person": 0, "median_rows_per_person": 0.0}
+    rows = np.bincount(person)
+    if unlinked:  # rows without any re-keyed id link to nothing: they are not a trajectory
+        rows = rows[:-1]
+    return {"columns": columns, "people": int(len(rows)), "max_rows_per_person": int(rows.max(initial=0)),
+            "median_rows_per_person": float(np.median(rows)) if len(rows) else 0.0}
+
+
+def _warnings(settings: ExtractSettings, table: EncodedTable, search: SearchResult, rekeyed: list[str]) -> tuple:
+    """Plain-language warnings a reviewer must see before the extract leaves the house."""
+    out = []
+    for dim, level in zip(table.dimensions, search.levels):
+        if level == dim.height:
+            out.append(f"{dim.column} is fully generalized (every value released as '*'): it carries no "
+                       "information; raise its weight, lower k, or drop it")
+    for column in settings.identifier_keeps():
+        out.append(f"{column} is an identifier column released unchanged (--allow-identifiers)")
+    for column in rekeyed:
+        out.append(f"{column} is a re-keyed person id: each person's rows form a linkable trajectory")
+    return tuple(out)
 
 
 def _achieved_l(table: EncodedTable, classes: np.ndarray, kept: np.ndarray) -> dict:

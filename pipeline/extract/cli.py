@@ -2,132 +2,109 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import os
-import shutil
 from pathlib import Path
 
 import click
 
-from pipeline import __version__
-from pipeline.extract.anonymize import ExtractConfigError, ExtractSettings, L_VARIANTS, anonymize
-from pipeline.extract.io import (ExtractIOError, append_audit_entry, check_output_dir, read_table, sha256_file,
-                                 staged_output_dir, write_manifest)
-from pipeline.extract.quality import METRICS
-from pipeline.extract.rekey import RekeyError, key_id, recipient_key
-from pipeline.extract.report import build_report, render_html
-from pipeline.extract.search import SearchError
-from pipeline.hierarchies import HierarchyError, parse_hierarchy_arg
-from pipeline.privacy import PrivacyModelError
+from pipeline.extract.secret import SECRET_ENV
 
-SECRET_ENV = "ANONPIPE_EXTRACT_SECRET"
-USER_ERRORS = (ExtractConfigError, ExtractIOError, HierarchyError, SearchError, PrivacyModelError, RekeyError)
+# Only click and the standard library are imported here: `anonpipe --help` registers this command on
+# every call, so pandas, pyarrow and the search are imported inside `run_extract` (start-up time).
+
+PROGRESS_MODES = ("auto", "plain", "bar", "off")
 
 
-def load_secret(secret_file: Path | None) -> bytes | None:
-    """The re-keying secret from --secret-file, else the environment; its value is never echoed."""
-    if secret_file is not None:
+def parse_weights(arguments) -> tuple[tuple[str, float], ...]:
+    """`COL=W` pairs."""
+    out = []
+    for argument in arguments:
+        column, sep, value = argument.partition("=")
         try:
-            return secret_file.read_bytes().rstrip(b"\r\n")
-        except OSError as exc:
-            raise RekeyError(f"cannot read --secret-file {secret_file}: {exc.strerror}") from exc
-    value = os.environ.get(SECRET_ENV)
-    return value.encode("utf-8") if value else None
+            out.append((column.strip(), float(value)))
+        except ValueError:
+            sep = ""
+        if not sep or not column.strip():
+            raise click.BadParameter(f"{argument!r}: expected COL=WEIGHT, e.g. geo_h3=4", param_hint="--weight")
+    return tuple(out)
+
+
+def parse_level_bounds(arguments) -> tuple[tuple[str, int | None, int | None], ...]:
+    """`COL=MIN:MAX` with either side optional (`geo_h3=:2` caps the level at 2)."""
+    out = []
+    for argument in arguments:
+        column, sep, bounds = argument.partition("=")
+        low, colon, high = bounds.partition(":")
+        try:
+            if not sep or not colon or not column.strip():
+                raise ValueError
+            out.append((column.strip(), int(low) if low.strip() else None, int(high) if high.strip() else None))
+        except ValueError:
+            raise click.BadParameter(f"{argument!r}: expected COL=MIN:MAX, e.g. geo_h3=:2 or event_hour=1:3",
+                                     param_hint="--levels") from None
+    return tuple(out)
 
 
 @click.command("extract")
-@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("--qi", multiple=True, required=True, metavar="COL=HIERARCHY",
-              help="Quasi-identifier and its hierarchy: an ARX CSV file or interval:/date:/h3:/prefix: spec.")
+@click.argument("input_path", metavar="[INPUT]", required=False, type=click.Path(path_type=Path))
+@click.option("--from-lake", "data_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Read the lake under this data directory instead of an INPUT file.")
+@click.option("--zone", default="restricted", show_default=True, help="Lake zone to read (event-level rows).")
+@click.option("--days", default=None, metavar="START..END|DATE|N",
+              help="Lake partitions (UTC dates) to read; N = the latest N days.  [default: all]")
+@click.option("--columns", default=None, metavar="COL,COL,...",
+              help="Quasi-identifiers to release (lake or file); each gets the policy's hierarchy unless --qi "
+                   "gives one (timestamps: date:hour,day,week; others: star). `properties.KEY` reads a JSON key.")
+@click.option("--qi", multiple=True, metavar="COL=HIERARCHY",
+              help="Quasi-identifier and its hierarchy: an ARX CSV file or an interval:/date:/h3:/prefix:/star spec.")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path, dir_okay=False), envvar="ANONPIPE_POLICY",
+              help="Policy YAML for default hierarchies, the time zone and identifier columns  [env: ANONPIPE_POLICY].")
 @click.option("--sensitive", metavar="COL", help="Sensitive attribute (released, protected by --l/--t).")
-@click.option("--k", type=int, required=True, help="Minimum equivalence-class size.")
+@click.option("--k", type=int, required=True, help="Minimum number of distinct people in every released class.")
+@click.option("--subject", "subjects", multiple=True, metavar="COL",
+              help="Column naming each record's person (repeat to link several: co-occurring ids are one person); "
+                   "`none` = every record is its own person.  [default: the user/device/cookie pseudonyms present]")
 @click.option("--l", "l_value", type=float, help="l-diversity of the sensitive attribute.")
-@click.option("--l-variant", type=click.Choice(list(L_VARIANTS)), default="distinct", show_default=True)
+@click.option("--l-variant", type=click.Choice(["distinct", "entropy"]), default="distinct", show_default=True,
+              help="l-diversity variant.")
 @click.option("--t", "t_value", type=float, help="Equal-distance t-closeness of the sensitive attribute.")
 @click.option("--suppression", type=float, default=0.0, show_default=True,
               help="Largest share of records that may be suppressed.")
-@click.option("--metric", type=click.Choice(list(METRICS)), default="loss", show_default=True)
+@click.option("--metric", type=click.Choice(["loss", "granularity", "discernibility"]), default="loss",
+              show_default=True, help="Information-loss model the search minimizes.")
+@click.option("--weight", "weights", multiple=True, metavar="COL=W",
+              help="Attribute weight in the loss (default 1): a heavier QI is generalized less.")
+@click.option("--levels", "level_bounds", multiple=True, metavar="COL=MIN:MAX",
+              help="Generalization levels the search may choose for COL (either side optional).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Output directory (new).")
-@click.option("--recipient", help="Who receives the extract; names the re-keying key.")
+@click.option("--recipient", help="Who receives the extract (report, audit log; names a --stable-key).")
 @click.option("--keep", multiple=True, metavar="COL", help="Insensitive column to release unchanged.")
-@click.option("--rekey", multiple=True, metavar="COL", help="Pseudonym column to re-key for the recipient.")
-@click.option("--secret-file", type=click.Path(path_type=Path), help=f"Re-keying secret (else ${SECRET_ENV}).")
-@click.option("--risk-threshold", type=float, default=0.2, show_default=True)
-@click.option("--audit-log", type=click.Path(path_type=Path), help="Default: DIR/../extract-audit.log.")
-@click.option("--progress/--no-progress", default=True, help="Progress bar on stderr while searching.")
-def extract_command(input_path, qi, sensitive, k, l_value, l_variant, t_value, suppression, metric, out_dir,
-                    recipient, keep, rekey, secret_file, risk_threshold, audit_log, progress):
-    """Release INPUT as an optimally generalized k-anonymous (l-diverse, t-close) extract."""
+@click.option("--allow-identifiers", is_flag=True,
+              help="Permit identifier columns (pseudonyms, event/session ids) in --keep; warned in the report.")
+@click.option("--rekey", multiple=True, metavar="COL",
+              help="Release this pseudonym column re-keyed (a person id makes each person's rows linkable).")
+@click.option("--stable-key", is_flag=True,
+              help="Re-key with the recipient's stable key (extracts to one recipient join) instead of a one-off key.")
+@click.option("--secret-file", type=click.Path(path_type=Path, dir_okay=False),
+              help=f"Secret of --stable-key  [env: {SECRET_ENV}].")
+@click.option("--risk-threshold", type=float, default=0.2, show_default=True,
+              help="People in classes whose re-identification risk exceeds this are counted in the report.")
+@click.option("--audit-log", type=click.Path(path_type=Path, dir_okay=False),
+              help="Audit log to append to.  [default: DIR/../extract-audit.log]")
+@click.option("--progress", type=click.Choice(PROGRESS_MODES), default="auto", show_default=True,
+              help="Progress on stderr: a bar on a terminal, plain lines otherwise (auto), or off.")
+@click.option("--no-progress", is_flag=True, help="Same as --progress off.")
+def extract_command(**options):
+    """Release a table or lake zone as an optimal k-anonymous (l-diverse, t-close) extract for a recipient."""
+    from pipeline.extract.run import USER_ERRORS, run_extract  # heavy: pandas, pyarrow, the search
+    options["weights"] = parse_weights(options["weights"])
+    options["level_bounds"] = parse_level_bounds(options["level_bounds"])
+    if options.pop("no_progress"):
+        options["progress"] = "off"
     try:
-        summary = run_extract(
-            input_path=input_path, qi=qi, sensitive=sensitive, k=k, l_value=l_value, l_variant=l_variant,
-            t_value=t_value, suppression=suppression, metric=metric, out_dir=out_dir, recipient=recipient,
-            keep=keep, rekey=rekey, secret_file=secret_file, risk_threshold=risk_threshold,
-            audit_log=audit_log, progress=progress,
-        )
+        summary = run_extract(**options)
     except USER_ERRORS as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(summary)
-
-
-def run_extract(*, input_path: Path, qi, sensitive, k, l_value, l_variant, t_value, suppression, metric,
-                out_dir: Path, recipient, keep, rekey, secret_file, risk_threshold, audit_log, progress) -> str:
-    """Validate everything, anonymize in memory, then publish the output directory atomically."""
-    settings = ExtractSettings(
-        qi=tuple(parse_hierarchy_arg(arg) for arg in qi), k=k, sensitive=sensitive, l=l_value,
-        l_variant=l_variant, t=t_value, suppression=suppression, metric=metric, keep=tuple(keep),
-        rekey=tuple(rekey), risk_threshold=risk_threshold,
-    )
-    key = None
-    if rekey:
-        secret = load_secret(secret_file)
-        if secret is None:
-            raise RekeyError(f"--rekey needs a secret: set {SECRET_ENV} or pass --secret-file")
-        key = recipient_key(secret, recipient or "")
-    out_dir = Path(out_dir)
-    check_output_dir(out_dir)
-    frame = read_table(input_path)
-    result = anonymize(frame, settings, rekey_key=key, progress=progress)
-
-    context = {
-        "tool": f"anonpipe {__version__} extract",
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "input": {"path": str(input_path), "sha256": sha256_file(Path(input_path))},
-        "recipient": recipient,
-        "rekey_key_id": key_id(key) if key is not None else None,
-    }
-    report = build_report(result, context)
-    with staged_output_dir(out_dir) as staging:
-        result.released.to_parquet(staging / "extract.parquet", index=False)
-        result.released.to_csv(staging / "extract.csv", index=False)
-        (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        (staging / "report.html").write_text(render_html(report, result), encoding="utf-8")
-        manifest = write_manifest(staging)
-
-    audit_path = Path(audit_log) if audit_log else out_dir.resolve().parent / "extract-audit.log"
-    entry = {
-        **context,
-        "out": str(out_dir.resolve()),
-        "manifest_sha256": sha256_file(out_dir / manifest.name),
-        "privacy_models": report["privacy_models"],
-        "suppression_limit": suppression,
-        "levels": {col: t["level"] for col, t in report["transformation"].items()},
-        "records": report["records"],
-        "columns": report["columns"],
-        "score": report["score"],
-    }
-    try:
-        append_audit_entry(audit_path, entry)
-    except OSError as exc:
-        # No extract may exist without its audit entry.
-        shutil.rmtree(out_dir, ignore_errors=True)
-        raise ExtractIOError(f"cannot append to audit log {audit_path}: {exc.strerror}") from exc
-
-    levels = ", ".join(f"{col}={t['level']}" for col, t in report["transformation"].items())
-    return (f"extract written to {out_dir}: {report['records']['released']} records "
-            f"({report['records']['suppressed']} suppressed), k={result.achieved_k}, "
-            f"{settings.metric}={result.search.score:.6f}; levels {levels}")
 
 
 if __name__ == "__main__":

@@ -47,12 +47,28 @@ def group_keys(key: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class Dimension:
-    """One quasi-identifier: its hierarchy and every record's leaf code in it."""
+    """One quasi-identifier: its hierarchy, the analyst's weight and the levels the search may choose."""
 
     column: str
     hierarchy: Hierarchy
     source: str
+    weight: float = 1.0
+    """Relative importance in the Loss/granularity score (ARX's attribute weight)."""
+    min_level: int = 0
+    """Lowest level the search may choose (ARX's minimum generalization)."""
+    max_level: int | None = None
+    """Highest level the search may choose (ARX's maximum generalization); None = the top `*`."""
     _up_maps: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        top = self.hierarchy.height
+        high = top if self.max_level is None else self.max_level
+        if not 0 <= self.min_level <= high <= top:
+            raise HierarchyError(
+                f"levels for {self.column!r}: need 0 <= min ({self.min_level}) <= max ({high}) <= {top}, "
+                f"the height of its hierarchy"
+            )
+        self.max_level = high
 
     @property
     def height(self) -> int:
@@ -100,6 +116,7 @@ class ClassTable:
     codes: np.ndarray  # (rows, dims) label codes at ``levels``
     sensitive: np.ndarray | None  # (rows,) sensitive codes, or None
     counts: np.ndarray  # (rows,) number of records
+    subjects: np.ndarray | None = None  # (rows,) person codes when k counts people, else None
 
 
 class EncodedTable:
@@ -111,14 +128,20 @@ class EncodedTable:
     """
 
     def __init__(self, dimensions: list[Dimension], leaf_codes: list[np.ndarray],
-                 sensitive_codes: np.ndarray | None, sensitive_cardinality: int):
+                 sensitive_codes: np.ndarray | None, sensitive_cardinality: int,
+                 subject_codes: np.ndarray | None = None):
         self.dimensions = dimensions
         self.n_records = len(leaf_codes[0])
         self.sensitive_cardinality = sensitive_cardinality
         self.row_codes = np.column_stack(leaf_codes)
         self.row_sensitive = sensitive_codes
+        # People are carried through every roll-up as one more code column, so a class's distinct
+        # people are its distinct (class, person) pairs; None means every record is its own person.
+        self.row_subjects = subject_codes
+        self.subject_cardinality = int(subject_codes.max()) + 1 if subject_codes is not None and len(subject_codes) else 0
         self.base, self.row_to_base = self._collapse(tuple([0] * len(dimensions)), self.row_codes,
-                                                     sensitive_codes, np.ones(self.n_records, dtype=np.int64))
+                                                     sensitive_codes, np.ones(self.n_records, dtype=np.int64),
+                                                     subject_codes)
         self.global_sensitive_frequencies = (
             np.bincount(sensitive_codes, minlength=sensitive_cardinality) / self.n_records
             if sensitive_codes is not None else None
@@ -128,10 +151,19 @@ class EncodedTable:
     def heights(self) -> np.ndarray:
         return np.array([d.height for d in self.dimensions], dtype=np.int64)
 
+    @property
+    def min_levels(self) -> np.ndarray:
+        return np.array([d.min_level for d in self.dimensions], dtype=np.int64)
+
+    @property
+    def max_levels(self) -> np.ndarray:
+        return np.array([d.max_level for d in self.dimensions], dtype=np.int64)
+
     def all_nodes(self) -> np.ndarray:
-        """Every transformation (one level per QI) of the full-domain generalization lattice."""
-        shape = tuple(int(h) + 1 for h in self.heights)
-        return np.indices(shape).reshape(len(shape), -1).T.astype(np.int64)
+        """Every transformation (one level per QI, within each QI's min/max level) of the lattice."""
+        low, high = self.min_levels, self.max_levels
+        shape = tuple(int(h - lo) + 1 for lo, h in zip(low, high))
+        return np.indices(shape).reshape(len(shape), -1).T.astype(np.int64) + low
 
     def generalize(self, table: ClassTable, levels: tuple[int, ...]) -> ClassTable:
         """Roll ``table`` up to ``levels`` (each level >= the table's own)."""
@@ -139,8 +171,16 @@ class EncodedTable:
             column if source == target else dim.up_map(source, target)[column]
             for dim, column, source, target in zip(self.dimensions, table.codes.T, table.levels, levels)
         ])
-        collapsed, _ = self._collapse(levels, codes, table.sensitive, table.counts)
+        collapsed, _ = self._collapse(levels, codes, table.sensitive, table.counts, table.subjects)
         return collapsed
+
+    def people(self, class_of_row: np.ndarray, subjects: np.ndarray | None, n_classes: int) -> np.ndarray | None:
+        """Distinct people in each class (None when records are people)."""
+        if subjects is None:
+            return None
+        key, span = combine_codes([class_of_row, subjects], [n_classes, self.subject_cardinality])
+        _, representative = group_keys(key, span)
+        return np.bincount(class_of_row[representative], minlength=n_classes).astype(np.int64)
 
     def classes(self, table: ClassTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Equivalence class of every table row, each class's QI codes, and class sizes."""
@@ -163,12 +203,15 @@ class EncodedTable:
         cards = [dim.cardinality(level) for dim, level in zip(self.dimensions, levels)]
         return combine_codes(list(codes.T), cards)
 
-    def _collapse(self, levels, codes, sensitive, counts) -> tuple[ClassTable, np.ndarray]:
+    def _collapse(self, levels, codes, sensitive, counts, subjects=None) -> tuple[ClassTable, np.ndarray]:
         columns = list(codes.T)
         cards = [dim.cardinality(level) for dim, level in zip(self.dimensions, levels)]
         if sensitive is not None:
             columns.append(sensitive)
             cards.append(self.sensitive_cardinality)
+        if subjects is not None:
+            columns.append(subjects)
+            cards.append(self.subject_cardinality)
         key, span = combine_codes(columns, cards)
         inverse, representative = group_keys(key, span)
         table = ClassTable(
@@ -176,5 +219,6 @@ class EncodedTable:
             codes[representative],
             sensitive[representative] if sensitive is not None else None,
             np.bincount(inverse, weights=counts).astype(np.int64),
+            subjects[representative] if subjects is not None else None,
         )
         return table, inverse

@@ -18,6 +18,7 @@ class NodeEvaluation:
     class_codes: np.ndarray  # (classes, dims) label codes at ``levels``
     sizes: np.ndarray  # (classes,)
     passes: np.ndarray  # (classes,) bool; failing classes are suppressed
+    people: np.ndarray | None = None  # (classes,) distinct people, None when every record is a person
 
     @property
     def suppressed(self) -> int:
@@ -81,6 +82,9 @@ class _CellLossMetric(QualityMetric):
             ]))
         self._n = float(n)
         self._level_loss = [self._normalize(sums, i) for i, sums in enumerate(self._generalized_sums)]
+        weights = np.array([d.weight for d in table.dimensions], dtype=float)
+        # ARX: all weights zero means "no preference", i.e. equal weights.
+        self.weights = weights if weights.sum() > 0 else np.ones_like(weights)
 
     def _normalize(self, share_sum, dimension: int):
         minimum = self._n / self._domain[dimension]
@@ -118,27 +122,36 @@ class _CellLossMetric(QualityMetric):
 
 
 class LossMetric(_CellLossMetric):
-    """ARX's default "Loss": geometric mean over QIs of (1 + mean cell loss), minus 1.
+    """ARX's default "Loss": weighted geometric mean over QIs of (1 + mean cell loss), minus 1.
 
     ARX ``MetricMDNMLoss`` with ``AggregateFunction.GEOMETRIC_MEAN`` and the default
-    generalization/suppression factor 0.5 (both weigh 1); the aggregate is
-    ``ILMultiDimensionalGeometricMean``: prod((v_i + 1))^(1/n) - 1 with equal weights.
+    generalization/suppression factor 0.5 (both weigh 1); with equal weights the aggregate is
+    ARX's ``ILMultiDimensionalGeometricMean``, prod(v_i + 1)^(1/n) - 1, and scores match ARX.
+    With attribute weights w_i this is prod((v_i + 1)^(w_i / sum w)) - 1. ARX 3.9 instead
+    multiplies each factor by its max-normalized weight inside the n-th root,
+    prod(((v_i + 1) w_i)^(1/n)) - 1, which scales every node's score by the same constant
+    prod(w_i)^(1/n): there the weights cannot change which node is optimal, here they do.
     Cell loss after Iyengar 2002, "Transforming data to satisfy privacy constraints".
     """
 
     name = "loss"
 
     def aggregate(self, losses: np.ndarray) -> np.ndarray:
-        return np.exp(np.log1p(losses).mean(axis=-1)) - 1.0
+        share = self.weights / self.weights.sum()
+        return np.exp(np.log1p(losses) @ share) - 1.0
 
 
 class GranularityMetric(_CellLossMetric):
-    """Granularity: arithmetic mean over QIs of the mean cell loss (Iyengar 2002)."""
+    """Granularity: weighted arithmetic mean over QIs of the mean cell loss (Iyengar 2002).
+
+    As ARX's ``ILMultiDimensionalArithmeticMean``: sum_i (v_i / n) * w_i with weights divided
+    by the largest weight (equal weights give the plain mean).
+    """
 
     name = "granularity"
 
     def aggregate(self, losses: np.ndarray) -> np.ndarray:
-        return losses.mean(axis=-1)
+        return losses @ (self.weights / self.weights.max()) / losses.shape[-1]
 
 
 class DiscernibilityMetric(QualityMetric):

@@ -1,9 +1,10 @@
-"""Recipient-specific re-keying of pseudonym columns with HMAC-SHA256, so extracts cannot be joined."""
+"""Re-keying of pseudonym columns with HMAC-SHA256: a one-off key per extract, or a stable per-recipient key."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,14 @@ def recipient_key(secret: bytes, recipient: str) -> bytes:
     if not recipient:
         raise RekeyError("re-keying needs a --recipient name")
     return hmac.new(secret, _DERIVATION_LABEL + recipient.encode("utf-8"), hashlib.sha256).digest()
+
+
+def one_off_key() -> bytes:
+    """A fresh random key for one extract (the default): two extracts, even to one recipient, do not join.
+
+    It is never stored or printed, so nobody — us included — can re-derive or link its pseudonyms later.
+    """
+    return secrets.token_bytes(32)
 
 
 def key_id(key: bytes) -> str:

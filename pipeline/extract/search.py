@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from pipeline.extract.lattice import ClassTable, EncodedTable, combine_codes, group_keys
+from pipeline.extract.progress import SILENT, Progress
 from pipeline.extract.quality import NodeEvaluation, QualityMetric
 from pipeline.privacy.base import EquivalenceClasses, PrivacyModel
 
@@ -64,14 +63,19 @@ def class_passes(models: list[PrivacyModel], classes: EquivalenceClasses) -> np.
 def evaluate_table(table: EncodedTable, class_table: ClassTable, models: list[PrivacyModel]) -> NodeEvaluation:
     """Group a (rolled-up) class table into equivalence classes and test them."""
     class_of_row, class_codes, sizes = table.classes(class_table)
-    classes = EquivalenceClasses(
-        sizes=sizes,
-        hist_class=class_of_row if class_table.sensitive is not None else None,
-        hist_value=class_table.sensitive,
-        hist_count=class_table.counts if class_table.sensitive is not None else None,
-        global_frequencies=table.global_sensitive_frequencies,
-    )
-    return NodeEvaluation(class_table.levels, class_codes, sizes, class_passes(models, classes))
+    people = table.people(class_of_row, class_table.subjects, len(sizes))
+    hist_class = hist_value = hist_count = None
+    if class_table.sensitive is not None:
+        hist_class, hist_value, hist_count = class_of_row, class_table.sensitive, class_table.counts
+        if class_table.subjects is not None:
+            # Rows also differ by person: merge them so each (class, value) pair appears once.
+            key, span = combine_codes([class_of_row, class_table.sensitive], [len(sizes), table.sensitive_cardinality])
+            pair, representative = group_keys(key, span)
+            hist_class, hist_value = class_of_row[representative], class_table.sensitive[representative]
+            hist_count = np.bincount(pair, weights=class_table.counts).astype(np.int64)
+    classes = EquivalenceClasses(sizes, hist_class, hist_value, hist_count, table.global_sensitive_frequencies,
+                                 subjects=people)
+    return NodeEvaluation(class_table.levels, class_codes, sizes, class_passes(models, classes), people)
 
 
 def evaluate_records(table: EncodedTable, levels: tuple[int, ...], models: list[PrivacyModel]):
@@ -84,8 +88,10 @@ def evaluate_records(table: EncodedTable, levels: tuple[int, ...], models: list[
         hist_class = record_class[representative]
         hist_value = table.row_sensitive[representative]
         hist_count = np.bincount(pair_of_record)
-    classes = EquivalenceClasses(sizes, hist_class, hist_value, hist_count, table.global_sensitive_frequencies)
-    return record_class, NodeEvaluation(tuple(levels), class_codes, sizes, class_passes(models, classes))
+    people = table.people(record_class, table.row_subjects, len(sizes))
+    classes = EquivalenceClasses(sizes, hist_class, hist_value, hist_count, table.global_sensitive_frequencies,
+                                 subjects=people)
+    return record_class, NodeEvaluation(tuple(levels), class_codes, sizes, class_passes(models, classes), people)
 
 
 class _RollUpCache:
@@ -109,7 +115,7 @@ class _RollUpCache:
 
 
 def find_optimum(table: EncodedTable, models: list[PrivacyModel], metric: QualityMetric,
-                 suppression_limit: float, progress: bool = False) -> SearchResult:
+                 suppression_limit: float, progress: Progress = SILENT) -> SearchResult:
     """Return the transformation with the lowest score that satisfies every model.
 
     Nodes are visited in order of the metric's lower bound (ties: lower lattice height first,
@@ -123,7 +129,7 @@ def find_optimum(table: EncodedTable, models: list[PrivacyModel], metric: Qualit
     suppressed at a finer one. After a failure the search climbs through failing successors
     (as Flash's paths do) so that one large down-set is pruned at once.
     """
-    size = int(np.prod(table.heights + 1))
+    size = int(np.prod(table.max_levels - table.min_levels + 1))
     if size > MAX_LATTICE_NODES:
         raise LatticeTooLargeError(
             f"the generalization lattice has {size} nodes (limit {MAX_LATTICE_NODES}); "
@@ -150,7 +156,7 @@ class _Search:
         self.status = np.zeros(len(self.nodes), dtype=np.int8)
         self.scored = np.zeros(len(self.nodes), dtype=bool)
         self.index_of = {tuple(node): i for i, node in enumerate(self.nodes.tolist())}
-        self.heights = table.heights
+        self.heights = table.max_levels  # the search climbs no higher than each QI's maximum level
         self.learned_nodes: list[np.ndarray] = []
         self.learned_bounds: list[float] = []
         self.cache = _RollUpCache(table.base)
@@ -162,15 +168,14 @@ class _Search:
 
     def run(self) -> SearchResult:
         order = np.lexsort(tuple(self.nodes[:, ::-1].T) + (self.nodes.sum(axis=1), self.bounds))
-        with tqdm(total=len(order), desc="searching lattice", unit="node", file=sys.stderr,
-                  disable=not self.progress, leave=False) as bar:
+        with self.progress.nodes(len(order)) as settled:
             for position, index in enumerate(order):
                 if self.bounds[index] >= self.best_score:
                     self.pruned_bound += len(order) - position
+                    settled(len(order) - position)
                     break
-                bar.update(1)
+                settled(1)
                 self._resolve(int(index))
-            bar.update(bar.total - bar.n)
         if self.best is None:
             raise NoSolutionError(
                 "no generalization satisfies the privacy models within the suppression limit "

@@ -8,6 +8,12 @@ import numpy as np
 import pandas as pd
 
 
+STAR = "*"
+# A missing value is its own leaf: it stays NULL_LEAF at every level below the top `*`, so nulls
+# form their own class instead of failing the build or hiding among real values.
+NULL_LEAF = ""
+
+
 class HierarchyError(ValueError):
     """A hierarchy file or spec is malformed, inconsistent or does not cover the data."""
 
@@ -92,6 +98,30 @@ def _check_single_parent(name: str, level: int, child: np.ndarray, parent: np.nd
 def hierarchy_from_columns(name: str, leaves: np.ndarray, levels: list[np.ndarray]) -> Hierarchy:
     """Assemble a hierarchy from leaf values and coarser label columns, adding a ``*`` top level."""
     columns = [np.asarray(leaves, dtype=object)] + [np.asarray(col, dtype=object) for col in levels]
-    if len(columns) == 1 or set(columns[-1].tolist()) != {"*"}:
-        columns.append(np.full(len(columns[0]), "*", dtype=object))
+    if len(columns) == 1 or set(columns[-1].tolist()) != {STAR}:
+        columns.append(np.full(len(columns[0]), STAR, dtype=object))
     return Hierarchy(name, np.column_stack(columns))
+
+
+def with_null_leaf(hierarchy: Hierarchy) -> Hierarchy:
+    """The hierarchy plus a NULL_LEAF row (null at every level, `*` at the top) if it has none."""
+    if NULL_LEAF in set(hierarchy.leaves.tolist()):
+        return hierarchy
+    row = np.array([[NULL_LEAF] * hierarchy.height + [STAR]], dtype=object)
+    return Hierarchy(hierarchy.name, np.vstack([hierarchy.labels, row]))
+
+
+def build_from_levels(name: str, leaves: np.ndarray, generalize, n_levels: int) -> Hierarchy:
+    """Materialize a value-wise builder over ``leaves``: ``generalize(values, level)`` for levels 1..n_levels.
+
+    Null leaves (NULL_LEAF) never reach ``generalize``; they stay NULL_LEAF below the top.
+    """
+    leaves = np.asarray(leaves, dtype=object)
+    present = leaves != NULL_LEAF
+    levels = []
+    for level in range(1, n_levels + 1):
+        column = np.full(len(leaves), NULL_LEAF, dtype=object)
+        if present.any():
+            column[present] = generalize(leaves[present], level)
+        levels.append(column)
+    return hierarchy_from_columns(name, leaves, levels)

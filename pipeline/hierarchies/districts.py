@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import h3
 import numpy as np
 
-from pipeline.hierarchies.base import Hierarchy, HierarchyError, hierarchy_from_columns
+from pipeline.hierarchies.base import HierarchyError
 
 name = "districts"
 DEFAULT_RESOLUTION = 8
@@ -109,7 +110,7 @@ def load_districts(path: str | Path, name_property: str = "name", city: str | No
     return DistrictMap(str(city), tuple(names), resolution, cells)
 
 
-def parse_params(params: str) -> dict:
+def parse_params(params: str, defaults: Mapping[str, str] | None = None) -> dict:
     """`districts:PATH` or `districts:PATH,resolution=R`; the file is read and checked here, once."""
     path, _, rest = params.partition(",")
     resolution = DEFAULT_RESOLUTION
@@ -123,15 +124,18 @@ def parse_params(params: str) -> dict:
     return {"districts": load_districts(path.strip(), resolution=resolution)}
 
 
-def build(column: str, values: np.ndarray, params: dict) -> Hierarchy:
-    """Cell → district (or "several districts") → city → `*`."""
+def levels(params: dict) -> int:
+    """Two levels below `*`: the district (or "several districts"), then the city."""
+    return 2
+
+
+def generalize(values: np.ndarray, level: int, params: dict) -> np.ndarray:
+    """Cell → district (or "several districts") at level 1, → city at level 2."""
     districts: DistrictMap = params["districts"]
     labels = []
     for value in values:
         label = districts.district_of(value)
         if label is None:
-            raise HierarchyError(f"districts hierarchy for {column!r}: {value!r} is not a valid H3 cell")
-        labels.append(label)
-    level1 = np.array(labels, dtype=object)
-    level2 = np.array([districts.city_of(label) for label in labels], dtype=object)
-    return hierarchy_from_columns(column, values, [level1, level2])
+            raise HierarchyError(f"{value!r} is not a valid H3 cell")
+        labels.append(label if level == 1 else districts.city_of(label))
+    return np.array(labels, dtype=object)

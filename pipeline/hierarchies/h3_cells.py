@@ -1,16 +1,19 @@
-"""H3 cell hierarchy builder: `h3:8,7,6,5` generalizes a cell to its parent at each resolution."""
+"""H3 cell builder `h3:8,7,6,5`: each level is the parent cell at that resolution, or the cell itself if coarser."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import h3
 import numpy as np
+import pandas as pd
 
-from pipeline.hierarchies.base import Hierarchy, HierarchyError, hierarchy_from_columns
+from pipeline.hierarchies.base import HierarchyError
 
 name = "h3"
 
 
-def parse_params(params: str) -> dict:
+def parse_params(params: str, defaults: Mapping[str, str]) -> dict:
     """Parse a comma list of H3 resolutions (0–15), strictly decreasing."""
     try:
         resolutions = [int(r) for r in params.split(",") if r.strip()]
@@ -23,16 +26,22 @@ def parse_params(params: str) -> dict:
     return {"resolutions": resolutions}
 
 
-def build(column: str, values: np.ndarray, params: dict) -> Hierarchy:
-    """Map each cell to its parent cell at every resolution, then `*`."""
-    finest = params["resolutions"][0]
-    for value in values:
-        if not h3.is_valid_cell(value):
-            raise HierarchyError(f"h3 hierarchy for {column!r}: {value!r} is not a valid H3 cell")
-        if h3.get_resolution(value) < finest:
-            raise HierarchyError(
-                f"h3 hierarchy for {column!r}: cell {value!r} has resolution "
-                f"{h3.get_resolution(value)}, coarser than the first level {finest}"
-            )
-    levels = [np.array([h3.cell_to_parent(v, res) for v in values], dtype=object) for res in params["resolutions"]]
-    return hierarchy_from_columns(column, values, levels)
+def levels(params: dict) -> int:
+    """One level per resolution."""
+    return len(params["resolutions"])
+
+
+def _parent(cell: str, resolution: int) -> str:
+    if not h3.is_valid_cell(cell):
+        raise HierarchyError(f"{cell!r} is not a valid H3 cell")
+    # The lake mixes resolutions by design (coarser cells where accuracy was poor): a cell that is
+    # already as coarse as the level stays as it is, so every cell still has exactly one parent.
+    return cell if h3.get_resolution(cell) <= resolution else h3.cell_to_parent(cell, resolution)
+
+
+def generalize(values: np.ndarray, level: int, params: dict) -> np.ndarray:
+    """Each cell's ancestor at the level's resolution (computed once per distinct cell)."""
+    resolution = params["resolutions"][level - 1]
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    parents = np.array([_parent(str(cell), resolution) for cell in uniques], dtype=object)
+    return parents[codes]

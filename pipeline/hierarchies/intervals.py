@@ -1,16 +1,18 @@
-"""Numeric interval hierarchy builder: `interval:width=5,10,20[;origin=0]`."""
+"""Numeric interval builder `interval:width=5,10,20[;origin=0]`: half-open bins `[lo, hi)`."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
-from pipeline.hierarchies.base import Hierarchy, HierarchyError, hierarchy_from_columns
+from pipeline.hierarchies.base import HierarchyError
 
 name = "interval"
 
 
-def parse_params(params: str) -> dict:
+def parse_params(params: str, defaults: Mapping[str, str]) -> dict:
     """Parse `width=5,10,20` (or just `5,10,20`) plus an optional `;origin=X`."""
     parsed: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in params.split(";"))):
@@ -36,16 +38,17 @@ def parse_params(params: str) -> dict:
     return {"widths": widths, "origin": origin}
 
 
-def build(column: str, values: np.ndarray, params: dict) -> Hierarchy:
-    """Bin numeric leaves into half-open intervals `[lo, hi)` of each width, then `*`."""
+def levels(params: dict) -> int:
+    """One level per width."""
+    return len(params["widths"])
+
+
+def generalize(values: np.ndarray, level: int, params: dict) -> np.ndarray:
+    """The `[lo, hi)` bin of the level's width holding each number."""
     numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
     bad = np.isnan(numbers)
     if bad.any():
-        value = values[np.flatnonzero(bad)[0]]
-        raise HierarchyError(f"interval hierarchy for {column!r}: value {value!r} is not a number")
-    origin = params["origin"]
-    levels = []
-    for width in params["widths"]:
-        low = np.floor((numbers - origin) / width) * width + origin
-        levels.append(np.array([f"[{lo:g}, {lo + width:g})" for lo in low], dtype=object))
-    return hierarchy_from_columns(column, values, levels)
+        raise HierarchyError(f"value {values[np.flatnonzero(bad)[0]]!r} is not a number")
+    width, origin = params["widths"][level - 1], params["origin"]
+    low = np.floor((numbers - origin) / width) * width + origin
+    return np.array([f"[{lo:g}, {lo + width:g})" for lo in low], dtype=object)

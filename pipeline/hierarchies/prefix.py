@@ -1,15 +1,17 @@
-"""Masking hierarchy builder: `prefix:1,2,3` replaces the last N characters with `*` at each level."""
+"""Masking builder `prefix:1,2,3`: replaces the last N characters with `*` at each level."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from pipeline.hierarchies.base import Hierarchy, HierarchyError, hierarchy_from_columns
+from pipeline.hierarchies.base import HierarchyError
 
 name = "prefix"
 
 
-def parse_params(params: str) -> dict:
+def parse_params(params: str, defaults: Mapping[str, str]) -> dict:
     """Parse a comma list of mask lengths, strictly increasing."""
     try:
         masks = [int(m) for m in params.split(",") if m.strip()]
@@ -20,13 +22,18 @@ def parse_params(params: str) -> dict:
     return {"masks": masks}
 
 
+def levels(params: dict) -> int:
+    """One level per mask length."""
+    return len(params["masks"])
+
+
 def mask(value: str, count: int) -> str:
     """Replace the last ``count`` characters of ``value`` (all of it if shorter) with `*`."""
     keep = max(len(value) - count, 0)
     return value[:keep] + "*" * (len(value) - keep)
 
 
-def build(column: str, values: np.ndarray, params: dict) -> Hierarchy:
-    """Mask more trailing characters at each level, then `*`."""
-    levels = [np.array([mask(str(v), n) for v in values], dtype=object) for n in params["masks"]]
-    return hierarchy_from_columns(column, values, levels)
+def generalize(values: np.ndarray, level: int, params: dict) -> np.ndarray:
+    """Mask the level's number of trailing characters."""
+    count = params["masks"][level - 1]
+    return np.array([mask(str(v), count) for v in values], dtype=object)

@@ -1,9 +1,14 @@
 """k-anonymity agent: pseudonymized batches → window state (pipeline/kanon/state.py) → release on watermark.
 
 A release first waits until its outputs are acknowledged by the broker and only then deletes the window's state:
-a crash in between re-releases the same rows under the same batch ids (idempotent), never loses them. A replayed
-batch that reaches an already released window is recognized (the `rel|` record) and not counted again, not
-even as late.
+a crash in between re-releases the same rows under the same batch ids (idempotent), never loses them. A window is
+final once due (end + grace behind the watermark): events reaching it later are late, also while a crashed
+release is pending, so the re-release is identical (KAnonState.absorb). A replayed batch that reaches an already
+released window is recognized (the `rel|` record) and not counted again, not even as late.
+
+People are linked (pipeline/linkage.py) over the whole window of the stage partition at release. Window stats go
+out with every count that would cover fewer than k people withheld (pipeline/kanon/stats.py); the exact figures
+only reach the metrics.
 
 The watermark of a partition is the minimum, over the raw-topic partitions that fed it, of the newest event time
 each has delivered (as in Flink): raw partitions are consumed at different speeds, and the maximum would close
@@ -18,11 +23,12 @@ from collections import defaultdict
 
 import orjson
 
-from pipeline.kanon.core import late_table, pre_aggregate, release_tables, release_window
+from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
+from pipeline.kanon.core import link_people, pre_aggregate, release_window
+from pipeline.kanon.stats import late_table, release_tables, withhold
 from pipeline.kanon.state import KAnonState, parse_batch_id
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
-from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +78,14 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
                 break
             cells, offsets = state.take_window(partition, window)
             by_value: dict[str, dict] = defaultdict(dict)
-            for cell, cell_state in cells.items():
+            for cell, cell_state in link_people(cells).items():
                 by_value[cell[0]][cell] = cell_state
             releases = [release_window(group, config) for _, group in sorted(by_value.items())]
             aggregates, stats = release_tables(window, releases, config, policy.version, partition)
             batch = f"w{window}-p{partition:03d}"
             if aggregates.num_rows:
                 await deliver(topics.aggregates, encode_table(aggregates), f"agg-{batch}")
-            await deliver(topics.window_stats, encode_table(stats), f"stats-{batch}")
+            await deliver(topics.window_stats, encode_table(withhold(stats, config.k)), f"stats-{batch}")
             metrics.record_release(stats)
             closed = max(closed, window + size_ms)
             state.finish_release(partition, window, offsets, closed,
@@ -99,22 +105,18 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
             batch = decode_table(event.value)
             if batch.num_rows == 0:
                 continue
-            closed = state.closed(partition)
-            late: dict[int, int] = defaultdict(int)
             with metrics.time_batch("kanon"):
                 by_window: dict[int, dict] = defaultdict(dict)
                 for (window, cell), update in pre_aggregate(batch, config, time_col).items():
                     by_window[window][cell] = update
-                for window, updates in by_window.items():
-                    if window + size_ms <= closed:
-                        if not state.was_counted(partition, window, source, offset):
-                            late[window] += sum(u.events for u in updates.values())
-                    else:
-                        state.apply(partition, window, updates, source, offset)
+                late = state.absorb(partition, by_window, source, offset, size_ms, grace_ms)
             if late:
-                await topics.window_stats.send(value=encode_table(late_table(late, config, policy.version, partition)),
+                events = {w: sum(u.events for u in cells.values()) for w, cells in late.items()}
+                people = [len(set().union(*(c.subjects for c in link_people(late[w]).values()))) for w in sorted(late)]
+                rows = withhold(late_table(events, config, policy.version, partition), config.k, people)
+                await topics.window_stats.send(value=encode_table(rows),
                                                headers=[(HEADER_BATCH_ID, f"late-{batch_id or offset}".encode())])
-                metrics.record_late(sum(late.values()))
+                metrics.record_late(sum(events.values()))
             newest = int(batch.column(time_col).cast("int64").to_numpy().max())
             state.advance_source(partition, source, newest)
             metrics.record_watermark(state.watermark(partition))

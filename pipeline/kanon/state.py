@@ -1,7 +1,8 @@
 """Window state of the k-anonymity stage in a faust table: per-batch cell deltas, watermarks, release records.
 
 Keys (bytes; raw serializer), each carrying the stage partition so a worker only ever releases its own:
-  d|<partition>|<window ms>|<source>|<order>  → {"cells": {cell json: [events, [subjects]]}}: one batch's
+  d|<partition>|<window ms>|<source>|<order>  → {"ids": [identity tuples], "cells": {cell json: [events,
+                                                [id index], ([id index, sensitive value])]}}: one batch's
                                                 contribution to one window
   c|<partition>|<window ms>|<bucket>          → merged cells of earlier versions ({"cells": …, "o": {source:
                                                 offset}}); still read, so open windows survive an upgrade
@@ -105,15 +106,48 @@ class KAnonState:
 
     # ---- cells --------------------------------------------------------------------------------------------
     def apply(self, partition: int, window: int, updates: dict[Cell, CellState], source: str, offset: int) -> None:
-        """Record one batch's pre-aggregated cells of one window; a replayed batch (same key) is skipped."""
+        """Record one batch's pre-aggregated cells of one window; a replayed batch (same key) is skipped.
+
+        The record lists the batch's distinct identity tuples once ("ids") and each cell refers to them by index:
+        people are linked at release, over the whole window, so every identifier of an event must be kept.
+        """
         key = b"d|%d|%d|%s|%d" % (partition, window, source.encode(), offset)
         keys = self.windows(partition)[window]
         if key in keys:
             return  # replayed batch: already counted
-        cells = {orjson.dumps(list(cell)).decode(): [update.events, sorted(update.subjects)]
-                 for cell, update in updates.items()}
-        self.table[key] = orjson.dumps({"cells": cells})
+        ids: dict = {}
+        cells = {}
+        for cell, update in updates.items():
+            entry = [update.events, sorted(ids.setdefault(i, len(ids)) for i in update.subjects)]
+            if update.sensitive:
+                entry.append(sorted([ids.setdefault(i, len(ids)), value] for i, value in update.sensitive))
+            cells[orjson.dumps(list(cell)).decode()] = entry
+        self.table[key] = orjson.dumps({"ids": list(ids), "cells": cells})
         keys.add(key)
+
+    def has_batch(self, partition: int, window: int, source: str, offset: int) -> bool:
+        """Is this batch's contribution to an unreleased window already recorded (a replay)?"""
+        return b"d|%d|%d|%s|%d" % (partition, window, source.encode(), offset) in self.windows(partition).get(window, ())
+
+    def absorb(self, partition: int, by_window: dict[int, dict[Cell, CellState]], source: str, offset: int,
+               size_ms: int, grace_ms: int) -> dict[int, dict[Cell, CellState]]:
+        """Apply one batch; return, per window, the cells that are LATE (never applied, never re-released).
+
+        A window is final once released (`closed`) and also once it is due (end + grace behind the watermark)
+        but not yet released: a crash between delivering a window and recording `closed` leaves it in the
+        table, and the restarted worker must release exactly what it released before, not that plus events
+        that arrived in between. Replays of batches already counted are recognized and dropped silently.
+        """
+        closed, watermark = self.closed(partition), self.watermark(partition)
+        late: dict[int, dict[Cell, CellState]] = {}
+        for window, updates in by_window.items():
+            if window + size_ms <= closed or window + size_ms + grace_ms <= watermark:
+                if not (self.was_counted(partition, window, source, offset)
+                        or self.has_batch(partition, window, source, offset)):
+                    late[window] = updates
+            else:
+                self.apply(partition, window, updates, source, offset)
+        return late
 
     def take_window(self, partition: int, window: int) -> tuple[dict[Cell, CellState], dict[str, int]]:
         """All cells of a window merged from its records, and the highest order applied per source."""
@@ -124,14 +158,19 @@ class KAnonState:
             if not raw:
                 continue
             value = orjson.loads(raw)
-            for encoded, (events, subjects) in value["cells"].items():
+            # Records written before people were linked hold subject strings: 1-tuples (core.link_people).
+            ids = [tuple(i) if isinstance(i, list) else (i,) for i in value["ids"]] if "ids" in value else None
+            for encoded, entry in value["cells"].items():
                 cell = tuple(orjson.loads(encoded))
+                subjects = {ids[i] for i in entry[1]} if ids is not None else {(s,) for s in entry[1]}
+                sensitive = {(ids[i], v) for i, v in entry[2]} if ids is not None and len(entry) > 2 else set()
                 current = cells.get(cell)
                 if current is None:
-                    cells[cell] = CellState(events, set(subjects))
+                    cells[cell] = CellState(entry[0], subjects, sensitive)
                 else:
-                    current.events += events
+                    current.events += entry[0]
                     current.subjects.update(subjects)
+                    current.sensitive.update(sensitive)
             if key.startswith(b"d|"):
                 _, _, _, source, order = key.decode().split("|")
                 applied = {source: int(order)}

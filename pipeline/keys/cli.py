@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from pipeline.keys.ring import DESTROYED, PERIODS, RETIRED, KeyRing
+from pipeline.keys.ring import DESTROYED, PERIODS, KeyRing
 
 KEYRING_OPTION = click.option("--keyring", "keyring_path", envvar="ANONPIPE_KEYRING", required=True,
                               type=click.Path(dir_okay=False), help="key ring JSON file (mode 0600)")
@@ -49,9 +49,14 @@ def keys_list(keyring_path: str) -> None:
 @keys_group.command("retire")
 @KEYRING_OPTION
 @click.argument("key_id")
-def keys_retire(keyring_path: str, key_id: str) -> None:
-    """Stop using a key for new events; it stays held so erasure requests can still be served."""
-    KeyRing.load(keyring_path).with_status(key_id, RETIRED).save(keyring_path)
+@click.option("--policy", "policy_path", envvar="ANONPIPE_POLICY", default=None,
+              help="policy YAML whose validation.max_age_days says how long an epoch still receives events")
+def keys_retire(keyring_path: str, key_id: str, policy_path: str | None) -> None:
+    """Stop using a key: events of its epoch go to the DLQ (code key_retired), never to another key; it stays
+    held so erasure requests can still be served. Refused while its epoch still receives events."""
+    from pipeline.policy.loader import load_policy
+    max_age = dt.timedelta(days=load_policy(policy_path).policy.validation.max_age_days)
+    KeyRing.load(keyring_path).retired(key_id, max_age).save(keyring_path)
     click.echo(f"retired {key_id}")
 
 

@@ -78,18 +78,35 @@ class KeyRing:
         self._ends_ms = np.array([int(k.not_after.timestamp() * 1000) for k in self.keys], dtype=np.int64)
 
     # ---- selection -------------------------------------------------------------------------------
-    def key_index_for_times(self, times_ms: np.ndarray) -> np.ndarray:
-        """Index into `self.keys` of the usable key covering each time, or -1 (none, or destroyed)."""
+    def _covering(self, times_ms: np.ndarray) -> np.ndarray:
+        """Index of the key whose epoch covers each time (whatever its status), or -1."""
         idx = np.searchsorted(self._starts_ms, times_ms, side="right") - 1
         valid = idx >= 0
-        safe = np.where(valid, idx, 0)
         if len(self.keys):
-            valid &= times_ms < self._ends_ms[safe]
-            usable = np.array([k.status != DESTROYED for k in self.keys])
-            valid &= usable[safe]
+            valid &= times_ms < self._ends_ms[np.where(valid, idx, 0)]
         else:
             valid[:] = False
         return np.where(valid, idx, -1)
+
+    def key_index_for_times(self, times_ms: np.ndarray) -> np.ndarray:
+        """Index into `self.keys` of the ACTIVE key covering each time, or -1 (none, retired or destroyed).
+
+        Never another key than the epoch's own: one person would get two pseudonyms in one epoch and count
+        twice in k-anonymity.
+        """
+        idx = self._covering(times_ms)
+        if not len(self.keys):
+            return idx
+        active = np.array([k.status == ACTIVE for k in self.keys])
+        return np.where((idx >= 0) & active[np.maximum(idx, 0)], idx, -1)
+
+    def retired_for_times(self, times_ms: np.ndarray) -> np.ndarray:
+        """Whether each time falls in the epoch of a retired key (its events are refused with KEY_RETIRED)."""
+        idx = self._covering(times_ms)
+        if not len(self.keys):
+            return np.zeros(len(times_ms), dtype=bool)
+        retired = np.array([k.status == RETIRED for k in self.keys])
+        return (idx >= 0) & retired[np.maximum(idx, 0)]
 
     def held_keys(self) -> list[Key]:
         """Keys whose secret still exists (active or retired): what erasure can recompute pseudonyms with."""
@@ -109,6 +126,20 @@ class KeyRing:
         start, end = epoch_bounds(period, at)
         key = Key(f"{period[0]}{start:%Y%m%d}", start, end, ACTIVE, secrets.token_bytes(MIN_SECRET_BYTES))
         return KeyRing(self.keys + [key]), key
+
+    def retired(self, key_id: str, max_age: dt.timedelta, now: dt.datetime | None = None) -> "KeyRing":
+        """Retire a key whose epoch can no longer receive events: it ended more than `max_age` ago (the oldest
+        event validation still accepts). Retiring earlier would dead-letter that epoch's late events."""
+        key = self.get(key_id)
+        now = now or dt.datetime.now(dt.timezone.utc)
+        if key.status == DESTROYED:
+            raise KeyRingError(f"key {key_id!r} is already destroyed")
+        if key.not_after + max_age > now:
+            raise KeyRingError(
+                f"key {key_id!r} cannot be retired before {(key.not_after + max_age).isoformat()}: events of its "
+                f"epoch are still accepted for max_age_days={max_age.total_seconds() / 86400:g} after it ends "
+                "(retiring it now would send them to the DLQ)")
+        return self.with_status(key_id, RETIRED)
 
     def with_status(self, key_id: str, status: str) -> "KeyRing":
         """Retire (keep the secret for erasure, stop using it) or destroy (wipe the secret: crypto-shredding)."""

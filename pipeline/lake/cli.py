@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from pipeline.hierarchies.base import HierarchyError
 from pipeline.keys.ring import KeyRing, KeyRingError
 from pipeline.lake.compaction import CompactionError, compact_zone
 from pipeline.lake.erasure import ErasureError, forget as forget_person
-from pipeline.lake.layout import ZONES
+from pipeline.lake.person import DEFAULT_MAX_COMPONENT, PersonError
+from pipeline.lake.layout import RESTRICTED, SHAREABLE, ZONES
 from pipeline.lake.query import QueryError, format_table, run_query
 from pipeline.lake.people_release import PERIODS, PeopleReleaseError, release_people
 from pipeline.lake.report import ReportError, build_report
@@ -24,7 +26,7 @@ from pipeline.lake.report_i18n import LANGUAGES
 from pipeline.lake.retention import RetentionError, apply_retention, load_retention
 
 # Errors whose messages are written for the operator (and never carry personal data or key material).
-_EXPECTED_ERRORS = (CompactionError, RetentionError, ErasureError, KeyRingError, QueryError, ReportError,
+_EXPECTED_ERRORS = (CompactionError, RetentionError, ErasureError, PersonError, KeyRingError, QueryError, ReportError,
                     PeopleReleaseError, HierarchyError)
 
 
@@ -120,6 +122,45 @@ def retention_command(data_dir, policy, today, dry_run):
     click.echo(f"{verb} {len(expired)} partition(s) as of {today.isoformat()}")
 
 
+@lake_group.command("maintain")
+@data_dir_option
+@click.option("--policy", envvar="ANONPIPE_POLICY", type=click.Path(path_type=Path, dir_okay=False),
+              help="policy YAML whose `retention` mapping sets the days per zone (env ANONPIPE_POLICY)")
+@click.option("--interval", envvar="ANONPIPE_MAINTAIN_INTERVAL", default=3600.0, show_default=True,
+              type=click.FloatRange(min=0.1), help="seconds between cycles")
+@click.option("--once", is_flag=True, help="run one cycle and exit (for a Kubernetes CronJob or cron)")
+@click.option("--no-compact", is_flag=True, help="skip compaction (retention and permissions still run)")
+@click.option("--metrics-port", envvar="ANONPIPE_METRICS_PORT", type=int, default=0, show_default=True,
+              help="serve anonpipe_lake_* gauges on this port (0: off)")
+@_one_line_errors
+def maintain_command(data_dir, policy, interval, once, no_compact, metrics_port):
+    """Apply retention, compaction and zone permissions now and then every --interval seconds (a service)."""
+    import signal
+    import threading
+
+    from pipeline.lake.maintain import run_cycle, run_forever
+    if once:
+        days = load_retention(policy)
+        report = run_cycle(_existing(data_dir), days, compact=not no_compact)
+        click.echo(f"removed {sum(report.removed.values())} partition(s), compacted {report.compacted}, "
+                   f"fixed {report.permissions_fixed} permission(s), expired {report.blocklist_expired} "
+                   "blocklist entries")
+        if report.failed:
+            raise click.ClickException(f"maintenance steps failed: {', '.join(report.failed)} (see the log)")
+        return
+    load_retention(policy)  # a broken policy fails at start, not silently in the loop
+    from pipeline.observability.logging import configure_logging
+    from pipeline.observability.metrics import start_metrics_server
+    configure_logging(os.environ.get("ANONPIPE_LOG_FORMAT", "text"), os.environ.get("ANONPIPE_LOG_LEVEL", "INFO"))
+    start_metrics_server(metrics_port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        run_forever(data_dir, policy, interval, stop, compact=not no_compact)
+    except KeyboardInterrupt:
+        pass
+
+
 # ---- query ------------------------------------------------------------------------------------------------
 @click.command("query")
 @click.argument("sql")
@@ -129,13 +170,20 @@ def retention_command(data_dir, policy, today, dry_run):
               help="write the result here (required for parquet)")
 @click.option("--max-rows", default=100, show_default=True, type=click.IntRange(min=1),
               help="rows shown by --format table")
+@click.option("--zone", type=click.Choice([SHAREABLE, RESTRICTED]), default=SHAREABLE, show_default=True,
+              help="shareable: views aggregates, window_stats; restricted: also `events` (pseudonymized rows; "
+                   "needs read access to that zone; every query is audited)")
 @_one_line_errors
-def query_command(sql, data_dir, fmt, out, max_rows):
-    """Run SQL over the views `events` (pseudonymized, restricted), `aggregates` and `window_stats`."""
+def query_command(sql, data_dir, fmt, out, max_rows, zone):
+    """Run one SELECT over the lake views (`aggregates`, `window_stats`; `events` with --zone restricted).
+
+    Only the lake's own Parquet files can be read: no other files, COPY, ATTACH or extensions. The DLQ is
+    never queryable.
+    """
     data_dir = _existing(data_dir)
     if fmt == "parquet" and out is None:
         raise click.ClickException("--format parquet needs --out FILE")
-    result = run_query(data_dir, sql)
+    result = run_query(data_dir, sql, zone=zone)
     if fmt == "parquet":
         pq.write_table(result, out, compression="zstd")
     elif fmt == "csv":
@@ -204,33 +252,91 @@ def _read_stdin_id(value: str | None) -> str | None:
     return line
 
 
-@click.command("forget")
-@data_dir_option
-@click.option("--user-id", help="the person's user id ('-' reads it from stdin)")
-@click.option("--device-id", help="the person's device id ('-' reads it from stdin)")
-@click.option("--cookie-id", help="the person's cookie id ('-' reads it from stdin)")
-@click.option("--session-id", help="a session id of the person ('-' reads it from stdin)")
-@click.option("--policy", "policy_path", envvar="ANONPIPE_POLICY", default=None,
-              help="policy YAML (which columns hold which pseudonyms); default: the packaged policy")
-@click.option("--keyring", envvar="ANONPIPE_KEYRING", required=True,
-              type=click.Path(path_type=Path, dir_okay=False), help="key ring file, mode 0600 (env ANONPIPE_KEYRING)")
-@_one_line_errors
-def forget_command(data_dir, user_id, device_id, cookie_id, session_id, policy_path, keyring):
-    """Erase one person's rows from the pseudonymized zone under every key still held; audit the request."""
-    data_dir = _existing(data_dir)
+def _identifiers(user_id, device_id, cookie_id, session_id) -> dict[str, str]:
     given = (("user_id", user_id), ("device_id", device_id), ("cookie_id", cookie_id), ("session_id", session_id))
     identifiers = {name: _read_stdin_id(value) for name, value in given if value}
     if not identifiers:
         raise click.ClickException("give at least one of --user-id, --device-id, --cookie-id, --session-id")
-    from pipeline.policy.loader import load_policy, pseudonym_fields
-    fields = pseudonym_fields(load_policy(policy_path))
+    return identifiers
+
+
+def _person_options(command):
+    """Options shared by `forget` and `export-person`: who, which policy and keys, which lakes."""
+    for option in reversed([
+        click.option("--user-id", help="the person's user id ('-' reads it from stdin)"),
+        click.option("--device-id", help="the person's device id ('-' reads it from stdin)"),
+        click.option("--cookie-id", help="the person's cookie id ('-' reads it from stdin)"),
+        click.option("--session-id", help="a session id of the person ('-' reads it from stdin)"),
+        click.option("--policy", "policy_path", envvar="ANONPIPE_POLICY", default=None,
+                     help="policy YAML (which columns hold which pseudonyms); default: the packaged policy"),
+        click.option("--keyring", envvar="ANONPIPE_KEYRING", required=True,
+                     type=click.Path(path_type=Path, dir_okay=False),
+                     help="key ring file, mode 0600 (env ANONPIPE_KEYRING)"),
+        click.option("--lake-url", envvar="ANONPIPE_LAKE_URL", default=None,
+                     help="also the object-store lake (s3://bucket/prefix, …; env ANONPIPE_LAKE_URL)"),
+        click.option("--max-linked", default=DEFAULT_MAX_COMPONENT, show_default=True, type=click.IntRange(min=1),
+                     help="a linked group with more user/device/cookie ids than this (a shared or kiosk device) "
+                          "is not expanded: only rows with the given ids count, and the group is reported"),
+    ]):
+        command = option(command)
+    return data_dir_option(command)
+
+
+def _held_ring(keyring: Path) -> KeyRing:
     ring = KeyRing.load(keyring)
     if not ring.held_keys():
         raise click.ClickException("the key ring holds no usable key: pseudonyms cannot be recomputed "
                                    "(data under destroyed keys is already unlinkable)")
-    result, log = forget_person(data_dir, ring, identifiers, fields)
+    return ring
+
+
+@click.command("forget")
+@_person_options
+@_one_line_errors
+def forget_command(data_dir, user_id, device_id, cookie_id, session_id, policy_path, keyring, lake_url, max_linked):
+    """Erase a person: every row linked to the given ids under every key still held (local and object-store
+    lakes, local DLQ), block their pseudonyms at ingest, list the copies that expire by themselves; audit."""
+    data_dir = _existing(data_dir)
+    identifiers = _identifiers(user_id, device_id, cookie_id, session_id)
+    from pipeline.policy.loader import load_policy, pseudonym_fields
+    policy = load_policy(policy_path)
+    ring = _held_ring(keyring)
+    result, log = forget_person(
+        data_dir, ring, identifiers, pseudonym_fields(policy), lake_url=lake_url, max_component=max_linked,
+        retention=policy.policy.retention.model_dump(),
+        max_age=dt.timedelta(days=policy.policy.validation.max_age_days))
     click.echo(f"removed {result.rows_removed} rows from {result.files_rewritten} of {result.files_scanned} files "
                f"(keys checked: {len(result.keys_checked)}); audit entry appended to {log}")
+    if result.linked:
+        click.echo("linked pseudonyms found: " + ", ".join(f"{n} {c}" for c, n in result.linked.items()))
+    click.echo(f"removed {result.dlq_lines_removed} dead-letter line(s); "
+               f"{result.blocklist_entries} pseudonym(s) blocked at ingest until their key's epoch closes")
+    for group in result.oversized:
+        click.echo(f"NOT expanded (shared device?): a linked group under key {group['key_id']} with "
+                   f"{sum(group['identifiers'].values())} ids over {group['rows']} rows; only rows with the given "
+                   "ids were removed")
+    click.echo("not reachable by this command (deleted by retention):")
+    for copy in result.unreachable:
+        click.echo(f"  {copy.where}: {copy.holds}; gone by {copy.expires_by}")
 
 
-LAKE_COMMANDS = [lake_group, query_command, report_command, forget_command, release_people_command]
+@click.command("export-person")
+@_person_options
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="new folder for the export (created with mode 0700; must not exist)")
+@_one_line_errors
+def export_person_command(data_dir, user_id, device_id, cookie_id, session_id, policy_path, keyring, lake_url,
+                          max_linked, out):
+    """Subject-access export: every row held under the person's linked pseudonyms, their dead-letter lines,
+    and a summary; audited."""
+    data_dir = _existing(data_dir)
+    identifiers = _identifiers(user_id, device_id, cookie_id, session_id)
+    from pipeline.lake.export_person import export_person
+    from pipeline.policy.loader import load_policy, pseudonym_fields
+    summary = export_person(data_dir, _held_ring(keyring), identifiers, pseudonym_fields(load_policy(policy_path)),
+                            out, lake_url=lake_url, max_component=max_linked)
+    click.echo(f"wrote {summary['rows']} rows and {summary['dlq_lines']} dead-letter line(s) to {out}")
+
+
+LAKE_COMMANDS = [lake_group, query_command, report_command, forget_command, export_person_command,
+                 release_people_command]

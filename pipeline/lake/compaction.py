@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.lake.layout import DATE_COLUMN, ZONES, zone_dir
+from pipeline.common.columns import DATE_COLUMN
+from pipeline.lake.layout import ZONES, zone_dir
 from pipeline.lake.ledger import MANIFEST_NAME, batch_ids_digest, batch_ids_in_footer, parse_manifest
 from pipeline.lake.writer import PARQUET_COMPRESSION, write_atomic
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipeline.lake.layout import DATE_COLUMN
+from pipeline.common.columns import DATE_COLUMN
 
 BATCH_IDS_KEY = b"anonpipe.batch_ids"
 MANIFEST_NAME = "_compacted.json"  # written by pipeline.lake.compaction (which imports it from here)

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from pipeline.lake.layout import DATE_COLUMN, ZONES
+from pipeline.common.columns import DATE_COLUMN
+from pipeline.lake.layout import object_store_prefix
 from pipeline.lake.writer import PARQUET_COMPRESSION
 
 
@@ -35,9 +36,7 @@ class ObjectStoreLake:
         return cls(filesystem, root.rstrip("/"))
 
     def zone_root(self, zone: str) -> str:
-        if zone not in ZONES:
-            raise ValueError(f"unknown lake zone {zone!r}")
-        return f"{self.root}/lake/{zone}"
+        return object_store_prefix(self.root, zone)
 
     def write_partition_file(self, zone: str, date_value: str, name: str, table: pa.Table,
                              partition_column: str = DATE_COLUMN) -> str:

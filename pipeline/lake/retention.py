@@ -10,7 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.lake.layout import AGGREGATES, DATE_COLUMN, PSEUDONYMIZED, WINDOW_STATS, dlq_dir, zone_dir
+from pipeline.common.columns import DATE_COLUMN
+from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, dlq_dir, zone_dir
 
 DLQ = "dlq"
 DLQ_DATE_COLUMN = "date"
@@ -69,13 +70,13 @@ def load_retention(policy_path: str | os.PathLike | None) -> dict[str, int]:
     return days
 
 
-def _zone_root_and_column(data_dir: str | os.PathLike, zone: str) -> tuple[Path, str]:
+def zone_root_and_column(data_dir: str | os.PathLike, zone: str) -> tuple[Path, str]:
     if zone == DLQ:
         return dlq_dir(data_dir), DLQ_DATE_COLUMN
     return zone_dir(data_dir, zone), DATE_COLUMN
 
 
-def _partition_date(name: str, column: str) -> dt.date | None:
+def partition_date(name: str, column: str) -> dt.date | None:
     prefix = f"{column}="
     if not name.startswith(prefix):
         return None
@@ -89,13 +90,13 @@ def expired_partitions(data_dir: str | os.PathLike, days: dict[str, int], today:
     """Partitions dated before `today - days[zone]`: a zone with 30 days keeps today and the 30 days before."""
     expired = []
     for zone, keep_days in days.items():
-        root, column = _zone_root_and_column(data_dir, zone)
+        root, column = zone_root_and_column(data_dir, zone)
         if not root.is_dir():
             continue
         cutoff = today - dt.timedelta(days=keep_days)
         for part in sorted(root.iterdir()):
             # Only folders that parse as a date partition are ever deleted; anything else is left alone.
-            date = _partition_date(part.name, column) if part.is_dir() else None
+            date = partition_date(part.name, column) if part.is_dir() else None
             if date is None or date >= cutoff:
                 continue
             files = [f for f in part.rglob("*") if f.is_file()]

@@ -13,7 +13,8 @@ from typing import Callable, Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.lake.layout import DATE_COLUMN, batch_file_name
+from pipeline.common.columns import DATE_COLUMN
+from pipeline.lake.layout import batch_file_name
 from pipeline.lake.ledger import batch_ids_digest, batch_ids_metadata
 
 BATCH_ID_COLUMN = "batch_id"

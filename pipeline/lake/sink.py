@@ -21,6 +21,8 @@ from pathlib import Path
 
 import orjson
 
+from pipeline.common.rejects import decode_rejects
+from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, header
 from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, batch_file_name, dlq_dir
 from pipeline.lake.object_store import ObjectStoreLake
 from pipeline.lake.rollover import SinkMessage
@@ -28,8 +30,6 @@ from pipeline.lake.sink_buffer import SinkBuffer
 from pipeline.lake.writer import remove_stale_temp_files, write_atomic
 from pipeline.lake.zone_writer import ZoneWriter
 from pipeline.observability.metrics import PipelineMetrics
-from pipeline.validate.rejects import decode_rejects
-from pipeline.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, header
 
 DEFAULT_FLUSH_MESSAGES = 200
 DEFAULT_FLUSH_SECONDS = 2.0

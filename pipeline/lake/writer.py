@@ -16,8 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.common.columns import DATE_COLUMN
 from pipeline.failpoints import failpoint
-from pipeline.lake.layout import DATE_COLUMN, batch_file_name, zone_dir
+from pipeline.lake.layout import batch_file_name, zone_dir
 
 PARQUET_COMPRESSION = "zstd"
 

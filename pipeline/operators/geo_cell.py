@@ -9,13 +9,13 @@ import pyarrow.compute as pc
 from h3.api.basic_int import latlng_to_cell as latlng_to_cell_int
 from pydantic import Field, model_validator
 
+from pipeline.common.rejects import INVALID_VALUE
 from pipeline.operators.base import (
     BatchContext,
     Operator,
     OperatorParams,
     OperatorResult,
 )
-from pipeline.validate.rejects import INVALID_VALUE
 
 
 class GeoCellParams(OperatorParams):

@@ -8,6 +8,7 @@ import pyarrow as pa
 from pydantic import Field
 from yacryptopan import CryptoPAn
 
+from pipeline.common.rejects import INVALID_IP
 from pipeline.operators.base import (
     BatchContext,
     Operator,
@@ -15,8 +16,7 @@ from pipeline.operators.base import (
     OperatorResult,
 )
 from pipeline.operators.columnar import BoundedCache, as_strings, distinct_per_key
-from pipeline.operators.ip_truncate import parse_ip
-from pipeline.validate.rejects import INVALID_IP
+from pipeline.operators.ip_address import parse_ip
 
 CACHE_ENTRIES = 50_000  # per key epoch; Crypto-PAn costs one AES per address bit, so repeats are worth keeping
 

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
+from pipeline.common.rejects import INVALID_IP
 from pipeline.operators.base import (
     BatchContext,
     Operator,
@@ -17,51 +18,20 @@ from pipeline.operators.base import (
     OperatorResult,
 )
 from pipeline.operators.columnar import BoundedCache, as_strings, encode
-from pipeline.validate.rejects import INVALID_IP
+from pipeline.operators.ip_address import NOT_GLOBAL, parse_ip, parse_ipv4_int
+from pipeline.operators.ip_special import ipv4_range_bounds
 
 # A client IP recurs in many events (one per device and network); remember results across batches.
 CACHE_ENTRIES = 50_000
 # Fewer new values than this in a batch: the column-at-a-time path's fixed cost (~50 µs) exceeds ~2.5 µs a value.
 VECTORIZE_FROM = 20
-NOT_AN_ADDRESS = "not an IPv4 or IPv6 address"
-NOT_GLOBAL = "IP address is private, loopback, reserved or otherwise not global"
 
 
 class IpTruncateParams(OperatorParams):
     ipv4_prefix: int = Field(24, ge=0, le=32)
     ipv6_prefix: int = Field(48, ge=0, le=128)
-    reject_non_global: bool = Field(True, description="dead-letter private, loopback, reserved, multicast IPs")
-
-
-def parse_ipv4_int(text: str) -> int | None:
-    """Dotted-quad IPv4 as an int, accepting exactly what `ipaddress` accepts; None when not that plain form."""
-    parts = text.split(".")
-    if len(parts) != 4:
-        return None
-    value = 0
-    for part in parts:
-        if not (0 < len(part) <= 3 and part.isascii() and part.isdigit()) or (part[0] == "0" and len(part) > 1):
-            return None
-        octet = int(part)
-        if octet > 255:
-            return None
-        value = value << 8 | octet
-    return value
-
-
-def parse_ip(text: str, reject_non_global: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address | str:
-    """The address, or a reason string when it is invalid or (optionally) not globally routable."""
-    try:
-        plain_v4 = parse_ipv4_int(text)  # fast path for the common case; same result as ip_address()
-        address = ipaddress.IPv4Address(plain_v4) if plain_v4 is not None else ipaddress.ip_address(text.strip())
-    except (ValueError, AttributeError):
-        return NOT_AN_ADDRESS
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    # Python counts multicast as global; it is never a client address.
-    if reject_non_global and (not address.is_global or address.is_multicast):
-        return NOT_GLOBAL
-    return address
+    reject_non_global: bool = Field(True, description="dead-letter private, loopback, reserved, multicast IPs "
+                                                      "(pipeline/operators/ip_special.py lists them)")
 
 
 def network_prefix(address: ipaddress.IPv4Address | ipaddress.IPv6Address, ipv4_prefix: int, ipv6_prefix: int) -> str:
@@ -166,19 +136,10 @@ def parse_dotted_quads(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 def _non_global_ranges() -> tuple[np.ndarray, np.ndarray]:
     """(sorted range starts, rejected flag per range) covering all IPv4 addresses, as parse_ip judges them.
 
-    ipaddress decides by membership in the special-purpose networks it lists (the list changes between Python
-    releases), so the verdict is constant between two consecutive network boundaries: ask parse_ip once per
-    range, taking every network from the stdlib's own table.
+    The verdict is constant between two consecutive boundaries of ip_special's networks: ask parse_ip once per
+    range, so the column path and the per-value path cannot disagree.
     """
-    bounds = {0}
-    # A private table of the stdlib (3.11–3.13); were it gone, the ranges below would miss networks, so the
-    # operator then classifies every address with parse_ip instead (see _truncate_many).
-    for value in vars(ipaddress._IPv4Constants).values():
-        for item in value if isinstance(value, (list, tuple, set, frozenset)) else [value]:
-            if isinstance(item, (ipaddress.IPv4Address, ipaddress.IPv4Network)):
-                network = ipaddress.IPv4Network(item)
-                bounds.update((int(network.network_address), int(network.broadcast_address) + 1))
-    starts = sorted(b for b in bounds if b < 1 << 32)
+    starts = ipv4_range_bounds()
     rejected = [isinstance(parse_ip(str(ipaddress.IPv4Address(s)), True), str) for s in starts]
     return np.array(starts, dtype=np.uint32), np.array(rejected, dtype=bool)
 
@@ -241,8 +202,7 @@ class IpTruncate(Operator):
 
     def _truncate_many(self, texts: list[str]) -> list[tuple[str | None, str | None]]:
         """_truncate of each text: plain dotted quads a column at a time, everything else one by one."""
-        ranges_known = hasattr(ipaddress, "_IPv4Constants")  # the table _non_global_ranges reads
-        if len(texts) < VECTORIZE_FROM or (self.params.reject_non_global and not ranges_known):
+        if len(texts) < VECTORIZE_FROM:
             return [self._truncate(text) for text in texts]
         plain, addresses = parse_dotted_quads(pa.array(texts, type=pa.string()))
         rejected = plain & non_global_ipv4(addresses) if self.params.reject_non_global else np.zeros_like(plain)

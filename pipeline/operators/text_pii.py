@@ -22,7 +22,7 @@ TEXT_ENGINE = "text_pii_engine"
 CACHE_ENTRIES = 4_096
 # Entity types the text PII engine can name (checked against the engine by tests/operators/test_text_pii.py).
 TEXT_ENTITY_TYPES = frozenset({"IIN", "BIN", "PHONE", "IBAN", "CARD", "EMAIL", "IP_ADDRESS", "URL", "PERSON",
-                               "LOCATION", "ORGANIZATION"})
+                               "LOCATION", "ORGANIZATION", "ADDRESS", "VEHICLE_PLATE", "ID_DOCUMENT"})
 
 
 class TextPiiParams(OperatorParams):

@@ -105,7 +105,7 @@ def compile_policy(data: dict, source: str = "<policy>", lines: dict | None = No
         where = f"line {line}" if line else "top level"
         path = ".".join(str(p) for p in first["loc"])
         raise PolicyError(f"{source}, {where}: {path}: {first['msg']}") from None
-    from pipeline.contract import TELEMETRY_EVENT_V1, load_schema
+    from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
     known_fields = _schema_paths(load_schema(TELEMETRY_EVENT_V1))
     operators = []
     for field_path, rule in policy.fields.items():
@@ -128,7 +128,18 @@ def compile_policy(data: dict, source: str = "<policy>", lines: dict | None = No
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise PolicyError(f"{source}: output columns produced twice: {', '.join(duplicates)}")
+    if "kanon" in data:  # an explicit section is checked here; the defaults when the kanon stage starts
+        require_kanon_columns(compiled, _line_of(data, ("kanon",), lines))
     return compiled
+
+
+def require_kanon_columns(compiled: CompiledPolicy, line: int | None = None) -> None:
+    """The kanon section's columns exist among the operators' outputs and its models build; else PolicyError."""
+    from pipeline.kanon.models import check_kanon
+    try:
+        check_kanon(compiled.policy.kanon, compiled.output_schema().names)
+    except ValueError as exc:
+        raise PolicyError(f"{compiled.source}, {f'line {line}' if line else 'kanon section'}: {exc}") from None
 
 
 def _schema_paths(schema: dict, prefix: str = "") -> set[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -39,17 +39,64 @@ class Hierarchy(Strict):
     resolutions: list[int] = Field(default_factory=list, description="h3 parent resolutions, finest first")
 
 
+class PrivacyModelSpec(Strict):
+    """A privacy model of pipeline/privacy/ by registry name, e.g. {name: distinct-l-diversity, params: {l: 2}}."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class WindowSection(Strict):
     size_seconds: int = Field(3600, gt=0)
     grace_seconds: int = Field(600, ge=0, description="how long after a window ends late events still count")
 
 
+class DomainColumn(Strict):
+    """The public values of one column in a `dp` release; anything else is published as 'other'."""
+
+    values: list[str] = Field(..., min_length=1, description="public values (never taken from the data)")
+    h3_resolution: int | None = Field(None, description="h3 columns: raise values to this resolution first "
+                                                           "(one of the hierarchy's resolutions)")
+
+
+class DPSection(Strict):
+    """Differentially private release (pipeline/dp/, docs/dp.md): budgets, person-level bounds, public domain."""
+
+    epsilon_per_window: float = Field(1.0, gt=0, le=10, description="ε one window's release spends (all stage "
+                                                                   "partitions together)")
+    epsilon_per_period: float = Field(24.0, gt=0, description="ε a period may spend in total; then nothing more")
+    period: Literal["day", "month"] = Field("day", description="budget period (UTC)")
+    delta_per_window: float = Field(1e-6, gt=0, lt=1e-3, description="δ of the noisy cell selection (`both`)")
+    max_cells: int = Field(3, ge=1, le=1000, description="cells one person may count in per window")
+    max_events: int = Field(10, ge=1, le=100_000, description="events one person may count per window")
+    events_share: float = Field(0.45, gt=0, lt=1, description="share of the window's ε for event counts")
+    users_share: float = Field(0.45, gt=0, lt=1, description="share for people counts (or the noisy selection)")
+    domain: dict[str, DomainColumn] = Field(default_factory=lambda: {
+        "event_type": DomainColumn(values=["app_open", "screen_view", "search", "appeal_submit", "appeal_status",
+                                           "map_view", "push_open", "login", "logout", "error"]),
+        "os_family": DomainColumn(values=["Android", "iOS", "Windows", "macOS", "Linux", "HarmonyOS"]),
+        "device_class": DomainColumn(values=["phone", "tablet", "desktop"])},
+        description="`dp` mode: public values per column; a column not listed is published as '*'")
+
+    @model_validator(mode="after")
+    def _shares_leave_room(self):
+        if self.events_share + self.users_share >= 1:
+            raise ValueError("events_share + users_share must leave a share for the count of bounded people")
+        if self.epsilon_per_period < self.epsilon_per_window:
+            raise ValueError("epsilon_per_period is smaller than one window's epsilon: nothing could be published")
+        return self
+
+
 class KAnonSection(Strict):
     """Streaming k-anonymity aggregation (see pipeline/kanon/core.py for the algorithm and its argument)."""
 
-    k: int = Field(5, ge=2, description="minimum distinct subjects in every published cell")
-    subject_columns: list[str] = Field(["user_pseudonym", "device_pseudonym"],
-                                       description="first non-null column identifies the person counted for k")
+    k: int = Field(5, ge=2, description="minimum distinct people in every published cell")
+    subject_columns: list[str] = Field(
+        ["user_pseudonym", "device_pseudonym", "cookie_pseudonym", "session_pseudonym"], min_length=1,
+        description="identifier columns; identifiers seen together in an event are one person (pipeline/linkage.py)")
+    models: list[PrivacyModelSpec] = Field(default_factory=list,
+                                           description="privacy models tested on every cell besides k-anonymity")
+    sensitive_column: str | None = Field(None, description="column whose values l-diversity / t-closeness protect")
     window: WindowSection = WindowSection()
     partition_column: str = Field("event_type", description="never generalized; keys cells to workers")
     quasi_identifiers: dict[str, Hierarchy] = Field(
@@ -62,6 +109,10 @@ class KAnonSection(Strict):
         default_factory=dict,
         description="analysis columns (e.g. service, screen, status) kept in the cells beside the quasi-identifiers; "
                     "they take part in the k check and roll up like them (name them in rollup_order)")
+    release: Literal["k_anonymity", "dp", "both"] = Field(
+        "k_anonymity", description="k_anonymity: exact counts of cells with ≥ k people; dp: noisy counts on the public "
+                                   "domain; both: cells chosen by a noisy threshold ≥ k, noisy counts (docs/dp.md)")
+    dp: DPSection = DPSection()
 
     @property
     def cell_attributes(self) -> dict[str, Hierarchy]:
@@ -85,7 +136,26 @@ class KAnonSection(Strict):
                 raise ValueError(f"rollup_order raises {name!r} {steps} times but its hierarchy has {levels} levels")
         if self.partition_column in self.quasi_identifiers:
             raise ValueError("partition_column must not be a generalized quasi-identifier")
+        self._dp_domain_matches()
         return self
+
+    def _dp_domain_matches(self) -> None:
+        size = 1
+        explicit = "domain" in self.dp.model_fields_set  # the default domain may name columns a policy dropped
+        for name, column in self.dp.domain.items():
+            if name != self.partition_column and name not in self.cell_attributes:
+                if not explicit:
+                    continue
+                raise ValueError(f"kanon.dp.domain names {name!r}, which is neither the partition column nor a "
+                                 "quasi-identifier or dimension")
+            if column.h3_resolution is not None:
+                hierarchy = self.cell_attributes.get(name)
+                if hierarchy is None or hierarchy.kind != "h3" or column.h3_resolution not in hierarchy.resolutions:
+                    raise ValueError(f"kanon.dp.domain.{name}.h3_resolution must be one of the h3 hierarchy's "
+                                     "resolutions")
+            size *= len(set(column.values)) + 1  # + 'other'
+        if size > 100_000:
+            raise ValueError(f"kanon.dp.domain has {size:,} cells; at most 100,000 (each is noised every window)")
 
 
 class RetentionSection(Strict):

@@ -21,6 +21,8 @@ class EquivalenceClasses:
     ``hist_class[i]`` holds ``hist_count[i]`` records with sensitive code ``hist_value[i]``
     (each (class, value) pair at most once, counts > 0). ``global_frequencies[v]`` is the
     share of value ``v`` in the whole table (the reference distribution of t-closeness).
+    ``subjects[c]``, when given, is the number of distinct people in class ``c`` (records of
+    one person count once); without it every record is its own person.
     """
 
     sizes: np.ndarray
@@ -28,6 +30,12 @@ class EquivalenceClasses:
     hist_value: np.ndarray | None = None
     hist_count: np.ndarray | None = None
     global_frequencies: np.ndarray | None = None
+    subjects: np.ndarray | None = None
+
+    @property
+    def people(self) -> np.ndarray:
+        """Distinct people per class: ``subjects`` if known, else one person per record."""
+        return self.sizes if self.subjects is None else self.subjects
 
     @property
     def count(self) -> int:

@@ -1,4 +1,4 @@
-"""k-anonymity: every equivalence class holds at least k records."""
+"""k-anonymity: every equivalence class holds at least k distinct people."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pipeline.privacy.base import EquivalenceClasses, PrivacyModel, PrivacyModel
 class KAnonymity(PrivacyModel):
     """k-anonymity (Sweeney 2002, "k-anonymity: a model for protecting privacy").
 
-    Monotonic with generalization and with suppression: a coarser class is a union of finer
-    classes, so if it is smaller than k, every part of it was too (Kohlmayer et al. 2012,
-    "Flash: efficient, stable and optimal k-anonymity").
+    Counts people (``EquivalenceClasses.people``), not records: five events of one person are
+    one person. Monotonic with generalization and with suppression: a coarser class is a union
+    of finer classes and holds at least as many people as each part, so if it has fewer than k,
+    every part had too (Kohlmayer et al. 2012, "Flash: efficient, stable and optimal k-anonymity").
     """
 
     name = "k-anonymity"
@@ -27,7 +28,7 @@ class KAnonymity(PrivacyModel):
         return self.k
 
     def class_passes(self, classes: EquivalenceClasses) -> np.ndarray:
-        return classes.sizes >= self.k
+        return classes.people >= self.k
 
     def describe(self) -> dict:
         return {"model": self.name, "k": self.k}

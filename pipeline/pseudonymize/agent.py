@@ -11,14 +11,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.common.rejects import INTERNAL_ERROR, Reject, encode_reject_messages
+from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_DATA, encode_table
 from pipeline.keys.ring import KeyRing
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import TimeBounds, validate_batch
 from pipeline.validate.envelope import collector_paused, split_envelope_with_bytes
-from pipeline.validate.rejects import INTERNAL_ERROR, Reject, encode_reject_messages
-from pipeline.wire import HEADER_BATCH_ID, KIND_DATA, HEADER_KIND, encode_table
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,9 @@ def _where(exc: Exception) -> str:
     return f"{frames[-1].filename.rsplit('/', 2)[-1]}:{frames[-1].lineno}" if frames else "?"
 
 
-def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int, metrics=None) -> None:
+def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int, metrics=None,
+             erased=None) -> None:
+    """`erased` (pipeline.lake.blocklist.ErasedSubjects): rows of erased people are dropped, never dead-lettered."""
     bounds = TimeBounds(max_age=dt.timedelta(days=policy.policy.validation.max_age_days),
                         max_future=dt.timedelta(minutes=policy.policy.validation.max_future_minutes))
     metrics = metrics or PipelineMetrics()
@@ -110,6 +112,10 @@ def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int
                     valid = validate_batch([(payload, source)], bounds=bounds)
                     result = pseudonymize_batch(valid.events, policy, ring, services, source,
                                                  columns=valid.columns)
+                    if erased is not None:
+                        result.table, dropped = erased.drop(result.table)
+                        if dropped:
+                            log.info("envelope %s: %d event(s) of erased people dropped", batch_id, dropped)
                 rejects = valid.rejects + result.rejects
             except Exception as exc:  # a poison message must not stop the worker: dead-letter its events
                 log.error("envelope %s failed in the kernel (%s at %s); its events were dead-lettered",

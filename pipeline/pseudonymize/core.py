@@ -13,17 +13,16 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.contract import TELEMETRY_EVENT_V1, load_schema
+from pipeline.common.columns import DATE_COLUMN, KEY_ID_COLUMN, POLICY_VERSION_COLUMN
+from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
+from pipeline.common.event import EVENT_RAW, EVENT_TIME_MS, TypedEvents, convert_rows
+from pipeline.common.rejects import INVALID_VALUE, Reject
 from pipeline.keys.ring import KeyRing
-from pipeline.lake.layout import DATE_COLUMN
 from pipeline.operators.base import BatchContext
 from pipeline.policy.loader import CompiledPolicy
-from pipeline.validate.core import EVENT_RAW, EVENT_TIME_MS
-from pipeline.validate.fast import convert_rows
-from pipeline.validate.rejects import INVALID_VALUE, Reject
-from pipeline.validate.typed import TypedEvents
 
 NO_KEY = "no_key_for_event_time"
+KEY_RETIRED = "key_retired"  # the event's epoch has a retired key: it pseudonymizes nothing new
 _DAY_MS = 86_400_000
 _ARROW_SCALARS = {"string": pa.string(), "number": pa.float64(), "integer": pa.int64(), "boolean": pa.bool_()}
 
@@ -202,8 +201,10 @@ def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing
         key_index[raw_times.is_null().to_numpy(zero_copy_only=False)] = -1
     rejected: dict[int, tuple[str, str]] = {
         row: (INVALID_VALUE, "a field's value does not have the type telemetry-event.v1 declares") for row in misfits}
+    retired = ring.retired_for_times(times)
     for row in np.flatnonzero(key_index < 0).tolist():
-        rejected.setdefault(row, (NO_KEY, "no usable pseudonymization key covers the event time (missing or destroyed)"))
+        rejected.setdefault(row, (KEY_RETIRED, "the key of the event's epoch is retired") if retired[row] else
+                            (NO_KEY, "no usable pseudonymization key covers the event time (missing or destroyed)"))
     ctx = BatchContext(times, key_index, ring, services if services is not None else {})
     columns: dict[str, pa.Array] = {}
     for op in policy.operators:
@@ -219,8 +220,8 @@ def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing
             rejected.setdefault(row, reason)
     size = len(events)
     key_ids = pa.array([k.key_id for k in ring.keys] + [None], type=pa.string())
-    columns["policy_version"] = _repeat(policy.version, size)
-    columns["key_id"] = key_ids.take(np.where(key_index < 0, len(ring.keys), key_index))
+    columns[POLICY_VERSION_COLUMN] = _repeat(policy.version, size)
+    columns[KEY_ID_COLUMN] = key_ids.take(np.where(key_index < 0, len(ring.keys), key_index))
     days, day_of_row = np.unique(times // _DAY_MS, return_inverse=True)
     day_text = pc.strftime(pa.array(days * _DAY_MS, type=pa.timestamp("ms", tz="UTC")), "%Y-%m-%d")
     columns[DATE_COLUMN] = day_text.take(day_of_row.astype(np.int32))

@@ -8,7 +8,7 @@ import socket
 import time
 from collections.abc import Callable
 
-from pipeline.broker import BrokerError
+from pipeline.common.errors import BrokerError
 
 
 class BrokerWaitTimeout(BrokerError):

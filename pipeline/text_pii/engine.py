@@ -11,6 +11,7 @@ import regex
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, PatternRecognizer, RecognizerRegistry, RecognizerResult
 
 from .nlp import PrefixContextEnhancer, build_nlp_engine
+from .normalize import normalize
 from .recognizers import RecognizerSet, build_recognizers, load_config
 from .recognizers.natasha_ner import NATASHA_LABELS
 
@@ -116,8 +117,10 @@ class TextPiiEngine:
             raise ValueError(f"language {language!r} not configured; engine has {self._languages}")
 
     def may_contain_pii(self, text: str) -> bool:
-        """Cheap pre-filter: False only when no configured recognizer could match text."""
-        return bool(text) and (self._prefilter is None or self._prefilter.search(text) is not None)
+        """Cheap pre-filter: False only when no configured recognizer could match text (or its NFKC form)."""
+        if not text or self._prefilter is None or self._prefilter.search(text) is not None:
+            return bool(text)
+        return not text.isascii() and self._prefilter.search(normalize(text).text) is not None
 
     def analyze(self, text: str, language: str = "ru") -> list[Finding]:
         """Non-overlapping findings in text, sorted by start."""
@@ -127,7 +130,18 @@ class TextPiiEngine:
         return self._findings(text, language)
 
     def _findings(self, text: str, language: str) -> list[Finding]:
-        """analyze for a text that passed the pre-filter, in a configured language."""
+        """analyze for a text that passed the pre-filter, in a configured language.
+
+        The recognizers see the text NFKC-normalized (full-width and other Unicode digits as 0-9, dashes as "-");
+        findings are mapped back to the original offsets.
+        """
+        normalized = normalize(text)
+        findings = self._normalized_findings(normalized.text, language)
+        if normalized.starts is None:
+            return findings
+        return [Finding(f.entity_type, *normalized.original_span(f.start, f.end), f.score) for f in findings]
+
+    def _normalized_findings(self, text: str, language: str) -> list[Finding]:
         entities = None  # None: every recognizer of the language
         results = None
         if self._direct is not None:
@@ -254,16 +268,34 @@ class _PrecheckedRecognizer:
         return self._restricted(subset).analyze(text=text, entities=None, nlp_artifacts=None)
 
 
-def _direct_recognizers(recognizers: Sequence[EntityRecognizer]) -> dict[str, list[_PrecheckedRecognizer]] | None:
+class _ContextFreeRecognizer:
+    """A recognizer that decides from the text alone (DirectRecognizer): called as AnalyzerEngine would call it."""
+
+    __slots__ = ("recognizer",)
+
+    def __init__(self, recognizer: EntityRecognizer):
+        self.recognizer = recognizer
+
+    def analyze(self, text: str) -> list[RecognizerResult]:
+        return self.recognizer.analyze(text=text, entities=None, nlp_artifacts=None)
+
+
+def _direct_recognizers(recognizers: Sequence[EntityRecognizer]) -> dict[str, list] | None:
     """Per language, the recognizers the engine may call itself: plain Presidio pattern recognizers (their
-    analyze and context steps Presidio's own), whose findings AnalyzerEngine only filters and de-duplicates
-    when every score is already the maximum.
+    analyze and context steps Presidio's own) and context-free ones (DirectRecognizer: no NLP artifacts, final
+    scores, no context words), whose findings AnalyzerEngine only filters and de-duplicates when every score is
+    already the maximum.
 
     None when some recognizer does more (NER, an overridden analyze or context step): then AnalyzerEngine runs
     every recognizer on every text.
     """
-    by_language: dict[str, list[_PrecheckedRecognizer]] = {}
+    by_language: dict[str, list] = {}
     for recognizer in recognizers:
+        context_free = getattr(recognizer, "context_free", False) and not recognizer.context \
+            and type(recognizer).enhance_using_context is EntityRecognizer.enhance_using_context
+        if context_free:
+            by_language.setdefault(recognizer.supported_language, []).append(_ContextFreeRecognizer(recognizer))
+            continue
         if not isinstance(recognizer, PatternRecognizer) or type(recognizer).analyze is not PatternRecognizer.analyze \
                 or type(recognizer).enhance_using_context is not EntityRecognizer.enhance_using_context:
             return None

@@ -12,17 +12,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.contract import TELEMETRY_EVENT_V1, load_schema
+from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
+from pipeline.common.event import EVENT_RAW, EVENT_TIME_MS, TypedEvents
+from pipeline.common.rejects import (BAD_TIMESTAMP, EVENT_NOT_OBJECT, SCHEMA_VIOLATION, TIME_OUT_OF_RANGE,
+                                     Reject)
 from pipeline.validate.envelope import MAX_ENVELOPE_BYTES, MAX_EVENTS_PER_ENVELOPE, split_envelope_with_bytes
 from pipeline.validate.fast import FastCheck, Unsupported
-from pipeline.validate.rejects import (BAD_TIMESTAMP, EVENT_NOT_OBJECT, SCHEMA_VIOLATION, TIME_OUT_OF_RANGE,
-                                       Reject)
-from pipeline.validate.typed import TypedEvents, TypedSchema
-
-# The validated event carries its parsed occurrence time here (epoch milliseconds, UTC).
-EVENT_TIME_MS = "_ts_ms"
-# …and its original bytes here (what the DLQ must hold if a later stage rejects it).
-EVENT_RAW = "_raw"
+from pipeline.validate.typed import TypedSchema
 
 
 @functools.cache

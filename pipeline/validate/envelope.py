@@ -7,8 +7,8 @@ from contextlib import contextmanager
 
 import orjson
 
-from pipeline.validate.rejects import (ENVELOPE_NOT_JSON, ENVELOPE_TOO_LARGE, ENVELOPE_TOO_MANY_EVENTS,
-                                       Reject)
+from pipeline.common.rejects import (ENVELOPE_NOT_JSON, ENVELOPE_TOO_LARGE, ENVELOPE_TOO_MANY_EVENTS,
+                                     Reject)
 
 MAX_ENVELOPE_BYTES = 8 * 1024 * 1024
 MAX_EVENTS_PER_ENVELOPE = 10_000

@@ -11,9 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# Conversion of Python values to the declared Arrow types raises these for values of another type.
-CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError, TypeError,
-                     ValueError)
+from pipeline.common.event import convert_rows
+
 _SCALARS = {"string": pa.string(), "number": pa.float64()}
 ANNOTATIONS = {"description", "title", "$schema", "$id", "$comment", "examples", "default"}
 _FREE_FORM_VALUE_TYPES = {"string": (str,), "number": (int, float), "boolean": (bool,), "null": (type(None),)}
@@ -275,29 +274,3 @@ class FastCheck:
             passed = check(values)  # null where the value is null (handled above)
             fail |= ~pc.fill_null(passed, True).to_numpy(zero_copy_only=False)
         return fail
-
-
-def convert_rows(events: Sequence, struct_type: pa.StructType) -> tuple[pa.StructArray, list[int]]:
-    """The events as one struct array; rows whose values do not fit the types are converted as empty and listed.
-
-    A batch that does not convert is bisected, so a few bad rows cost O(bad · log n) conversions.
-    """
-    try:
-        return pa.array(events, type=struct_type), []
-    except CONVERSION_ERRORS:
-        pass
-    misfits: list[int] = []
-    empty = pa.array([{}], type=struct_type)
-
-    def chunks(start: int, stop: int) -> list[pa.StructArray]:
-        # Converted part by part and concatenated, not re-converted as one list: Arrow reads a struct from a dict
-        # or from a sequence of pairs depending on the first row, so rows that convert alone may not together.
-        try:
-            return [pa.array(events[start:stop], type=struct_type)]
-        except CONVERSION_ERRORS:
-            if stop - start == 1:
-                misfits.append(start)
-                return [empty]
-        middle = (start + stop) // 2
-        return chunks(start, middle) + chunks(middle, stop)
-    return pa.concat_arrays(chunks(0, len(events))), misfits

@@ -236,38 +236,3 @@ class TypedSchema:
             return None
         by_text[None] = None
         return list(map(by_text.__getitem__, texts))
-
-
-class TypedEvents(Sequence):
-    """The events of typed envelopes, row for row; each is parsed to the reference's dict only when asked for.
-
-    The kernel reads the Arrow columns and `free_form`; dicts are built for what still wants one event (a row
-    a later operator rejects, tests), with the same content the reference path gives: orjson's parse of the
-    line plus the event time and the line's bytes.
-    """
-
-    def __init__(self, raws: list[bytes], times: list[int], free_form: dict[str, list], time_key: str, raw_key: str):
-        self.raws, self.times, self.free_form = raws, times, free_form
-        self._keys = (time_key, raw_key)
-        self._dicts: list[dict | None] = [None] * len(raws)
-
-    def __len__(self) -> int:
-        return len(self.raws)
-
-    def __getitem__(self, row):
-        if isinstance(row, slice):
-            return [self[i] for i in range(*row.indices(len(self)))]
-        event = self._dicts[row]
-        if event is None:
-            event = self._dicts[row] = orjson.loads(self.raws[row])
-            event[self._keys[0]] = self.times[row]
-            event[self._keys[1]] = self.raws[row]
-        return event
-
-    @classmethod
-    def concat(cls, parts: list[TypedEvents]) -> TypedEvents:
-        first = parts[0]
-        if len(parts) == 1:
-            return first
-        free_form = {name: [v for p in parts for v in p.free_form[name]] for name in first.free_form}
-        return cls([r for p in parts for r in p.raws], [t for p in parts for t in p.times], free_form, *first._keys)

@@ -25,9 +25,15 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
         assert fragment in errors[0]
 
 
-def test_missing_data_dir(tmp_path):
-    result = run_cli("worker", "--bootstrap", "127.0.0.1:1", "--data-dir", str(tmp_path / "nope"), "--demo")
-    assert_one_line_error(result, "data dir", "does not exist")
+def test_missing_data_dir_is_created_0700_and_an_impossible_one_is_one_line(tmp_path):
+    created = tmp_path / "new" / "data"
+    result = run_cli("worker", "--bootstrap", "127.0.0.1:1", "--data-dir", str(created), "--demo",
+                     "--broker-wait", "0.5")
+    assert created.is_dir() and created.stat().st_mode & 0o777 == 0o700
+    assert_one_line_error(result, "broker")  # it got past the data dir
+    (tmp_path / "file").write_text("")
+    result = run_cli("worker", "--bootstrap", "127.0.0.1:1", "--data-dir", str(tmp_path / "file" / "data"), "--demo")
+    assert_one_line_error(result, "data dir", "cannot be created")
 
 
 @pytest.mark.parametrize("mode, fragment", [

@@ -18,7 +18,12 @@ DOCUMENTED_ENV = frozenset({
     "ANONPIPE_SASL_PASSWORD", "ANONPIPE_SSL_CAFILE", "ANONPIPE_WEB_PORT",
 }) | frozenset({"ANONPIPE_KEYRING_JSON"}) | frozenset(
     # every environment variable the worker command itself reads (so a typo in deploy/ still fails)
-    param.envvar for param in __import__("pipeline.cli", fromlist=["worker"]).worker.params if param.envvar)
+    param.envvar for param in __import__("pipeline.cli", fromlist=["worker"]).worker.params if param.envvar) | frozenset(
+    # the lake maintenance service (deploy/k8s/deployment-maintain.yaml) and the zones' readers' groups
+    param.envvar for param in __import__("pipeline.lake.cli", fromlist=["maintain_command"]).maintain_command.params
+    if isinstance(param.envvar, str)) | frozenset(
+    access.group_env for access in __import__("pipeline.lake.layout", fromlist=["ZONE_ACCESS"]).ZONE_ACCESS.values()
+    if access.group_env)
 SECURITY_PROTOCOLS = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}
 SASL_MECHANISMS = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
 LOG_FORMATS = {"json", "text"}

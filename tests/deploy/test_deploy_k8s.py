@@ -20,7 +20,7 @@ def _one(objects, kind, name=None):
 
 @pytest.fixture(scope="module")
 def deployment(k8s_objects):
-    return _one(k8s_objects, "Deployment")
+    return _one(k8s_objects, "Deployment", "anonpipe-worker")
 
 
 @pytest.fixture(scope="module")

@@ -161,7 +161,8 @@ def test_create_is_idempotent_and_reapplies_changed_retention_on_a_real_broker(t
     from kafka import KafkaAdminClient
     from kafka.admin import ConfigResource, ConfigResourceType
 
-    from pipeline.broker import BrokerError, EmbeddedBroker
+    from pipeline.broker import EmbeddedBroker
+    from pipeline.common.errors import BrokerError
 
     try:
         broker = EmbeddedBroker().start()

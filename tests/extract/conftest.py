@@ -28,17 +28,22 @@ def cell_loss_table(hierarchy: pd.DataFrame, level: int) -> dict:
 
 
 def loss_score(released: pd.DataFrame, input_records: int, hierarchies: dict, levels: dict,
-               aggregate: str = "geometric") -> float:
-    """ARX Loss recomputed from released labels; each suppressed (removed) record loses 1 per QI."""
+               aggregate: str = "geometric", weights: dict | None = None) -> float:
+    """ARX Loss recomputed from released labels; each suppressed (removed) record loses 1 per QI.
+
+    Weights (default 1 each): the geometric aggregate is the weighted geometric mean
+    prod((1 + L_j) ** (w_j / sum w)) - 1; the arithmetic one is ARX's sum(L_j * w_j / max w) / n.
+    """
     suppressed = input_records - len(released)
-    per_qi = []
+    per_qi, w = [], []
     for column, hierarchy in hierarchies.items():
         losses = released[column].astype(str).map(cell_loss_table(hierarchy, levels[column]))
         assert not losses.isna().any(), f"{column}: a released label is not in the hierarchy at its level"
         per_qi.append((losses.sum() + suppressed) / input_records)
+        w.append((weights or {}).get(column, 1.0))
     if aggregate == "geometric":
-        return math.prod(1 + v for v in per_qi) ** (1 / len(per_qi)) - 1
-    return sum(per_qi) / len(per_qi)
+        return math.prod((1 + v) ** (wj / sum(w)) for v, wj in zip(per_qi, w)) - 1
+    return sum(v * wj / max(w) for v, wj in zip(per_qi, w)) / len(per_qi)
 
 
 def class_sizes(released: pd.DataFrame, qis: list[str]) -> pd.Series:
@@ -52,13 +57,20 @@ def distinct_sensitive(released: pd.DataFrame, qis: list[str], sensitive: str) -
 
 
 def brute_force_optimum(frame: pd.DataFrame, hierarchies: dict, k: int, suppression: float,
-                        l: int | None = None, sensitive: str | None = None, entropy: bool = False):
-    """Exhaustively score every lattice node with pandas; return (best score, set of best levels)."""
+                        l: int | None = None, sensitive: str | None = None, entropy: bool = False,
+                        weights: dict | None = None, bounds: dict | None = None, aggregate: str = "geometric"):
+    """Exhaustively score every lattice node with pandas; return (best score, set of best levels).
+
+    ``bounds`` maps a column to its (min, max) level; nodes outside are never considered.
+    """
     columns = list(hierarchies)
     heights = [hierarchies[c].shape[1] - 1 for c in columns]
     budget = math.floor(suppression * len(frame) + 1e-9)
     best, best_nodes = math.inf, set()
     for node in np.ndindex(*[h + 1 for h in heights]):
+        limits = [(bounds or {}).get(c, (0, h)) for c, h in zip(columns, heights)]
+        if any(not lo <= level <= hi for level, (lo, hi) in zip(node, limits)):
+            continue
         generalized = pd.DataFrame({
             c: frame[c].map(dict(zip(hierarchies[c][0], hierarchies[c][lvl]))) for c, lvl in zip(columns, node)
         })
@@ -75,7 +87,8 @@ def brute_force_optimum(frame: pd.DataFrame, hierarchies: dict, k: int, suppress
                 ok &= distinct_sensitive(generalized, columns, sensitive) >= l
         if (~ok).sum() > budget:
             continue
-        score = loss_score(generalized[ok.to_numpy()], len(frame), hierarchies, dict(zip(columns, node)))
+        score = loss_score(generalized[ok.to_numpy()], len(frame), hierarchies, dict(zip(columns, node)),
+                           aggregate=aggregate, weights=weights)
         if score < best - 1e-12:
             best, best_nodes = score, {node}
         elif abs(score - best) <= 1e-12:

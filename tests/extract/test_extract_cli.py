@@ -54,8 +54,10 @@ def test_default_run_drops_identifiers_and_reports(workspace):
     report = json.loads((workspace / "out" / "report.json").read_text())
     assert report["columns"]["dropped"] == ["user_id", "email", "diag"]
     assert report["achieved"]["k"] == released.groupby(["color", "size"]).size().min() >= 2
-    assert "searching lattice" in result.stderr  # progress goes to stderr, not into the summary
-    assert "searching lattice" not in result.stdout
+    # progress goes to stderr as plain lines (no terminal here), never into the summary
+    for phase in ("reading", "encoding", "searching", "writing"):
+        assert f"] {phase}" in result.stderr
+    assert "\r" not in result.stderr and "[extract" not in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -77,8 +79,16 @@ def test_default_run_drops_identifiers_and_reports(workspace):
         (["--l", "2"], None, "need a --sensitive column"),
         # a role given twice
         (["--keep", "color"], None, "more than one role"),
-        # re-keying without a secret
-        (["--rekey", "user_id", "--recipient", "acme"], None, "needs a secret"),
+        # a stable re-keying key without a secret
+        (["--rekey", "user_id", "--recipient", "acme", "--stable-key"], None, "needs a secret"),
+        # an identifier column kept as is
+        (["--keep", "user_id"], None, "identifier column(s)"),
+        # a weight for a column that is not a quasi-identifier
+        (["--weight", "diag=2"], None, "not a quasi-identifier"),
+        # a level range outside the hierarchy
+        (["--levels", "color=0:5"], None, "<= 2, the height"),
+        # neither a file nor the lake
+        (["--from-lake", "."], None, "either an INPUT file or --from-lake"),
         # unsatisfiable: 3 distinct diagnoses do not exist
         (["--sensitive", "diag", "--l", "3"], None, "no generalization satisfies"),
         # bad builder spec, validated before reading anything
@@ -90,7 +100,7 @@ def test_bad_input_gives_one_clear_error_and_no_output(workspace, extra, prepare
         prepare(workspace)
     result = invoke(workspace, *extra)
     assert result.exit_code != 0
-    lines = [line for line in result.stderr.splitlines() if line.strip() and "searching lattice" not in line]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("[extract")]
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
     assert message in lines[0]
     assert "Traceback" not in result.output
@@ -105,33 +115,40 @@ def test_existing_output_is_not_overwritten(workspace):
     assert (workspace / "out" / "keep.txt").read_text() == "mine"
 
 
-def test_rekey_is_recipient_specific_and_never_leaks_the_secret(workspace):
+def test_rekey_is_one_off_by_default_and_stable_only_when_asked(workspace):
     env = {SECRET_ENV: SECRET}
     runs = {}
-    for out, recipient in [("out_a", "acme"), ("out_b", "globex"), ("out_a2", "acme")]:
-        result = invoke(workspace, "--rekey", "user_id", "--keep", "diag", "--recipient", recipient,
+    for out, recipient, extra in [("one_a", "acme", ()), ("one_a2", "acme", ()),
+                                  ("st_a", "acme", ("--stable-key",)), ("st_b", "globex", ("--stable-key",)),
+                                  ("st_a2", "acme", ("--stable-key",))]:
+        result = invoke(workspace, "--rekey", "user_id", "--keep", "diag", "--recipient", recipient, *extra,
                         out=out, env=env)
         assert result.exit_code == 0, result.output
         assert SECRET not in result.output
-        runs[out] = pd.read_csv(workspace / out / "extract.csv", dtype=str)
+        runs[out] = set(pd.read_csv(workspace / out / "extract.csv", dtype=str)["user_id"])
         for path in (workspace / out).iterdir():
             assert SECRET.encode() not in path.read_bytes()
     original = {row[0] for row in ROWS}
-    a, b, a2 = (set(runs[o]["user_id"]) for o in ("out_a", "out_b", "out_a2"))
-    assert a.isdisjoint(original) and len(a) == len(ROWS)  # re-keyed, still one value per user
-    assert a.isdisjoint(b)  # two recipients cannot join on the pseudonym
-    assert a == a2  # the same recipient gets stable pseudonyms
+    assert runs["one_a"].isdisjoint(original) and len(runs["one_a"]) == len(ROWS)  # re-keyed, one value per user
+    assert runs["one_a"].isdisjoint(runs["one_a2"])  # by default two extracts to one recipient do not join
+    assert runs["st_a"].isdisjoint(runs["st_b"])  # stable keys differ between recipients
+    assert runs["st_a"] == runs["st_a2"]  # and stay the same for one recipient
+    report = json.loads((workspace / "one_a" / "report.json").read_text())
+    assert report["rekey_key"].startswith("one-off")
+    # a re-keyed person id is a linkable trajectory: counted and warned about
+    assert report["trajectories"]["people"] == len(ROWS)
+    assert any("trajectory" in w for w in report["warnings"])
     assert SECRET not in (workspace / "extract-audit.log").read_text()
-    assert len((workspace / "extract-audit.log").read_text().splitlines()) == 3  # append-only, one per run
+    assert len((workspace / "extract-audit.log").read_text().splitlines()) == 5  # append-only, one per run
 
 
 def test_secret_file_and_custom_audit_log(workspace):
     (workspace / "secret.bin").write_text(SECRET + "\n")
     audit = workspace / "logs" / "audit.jsonl"
-    result = invoke(workspace, "--rekey", "user_id", "--recipient", "acme", "--secret-file",
+    result = invoke(workspace, "--rekey", "user_id", "--recipient", "acme", "--stable-key", "--secret-file",
                     str(workspace / "secret.bin"), "--audit-log", str(audit))
     assert result.exit_code == 0, result.output
-    env_result = invoke(workspace, "--rekey", "user_id", "--recipient", "acme", out="out2",
+    env_result = invoke(workspace, "--rekey", "user_id", "--recipient", "acme", "--stable-key", out="out2",
                         env={SECRET_ENV: SECRET})
     assert env_result.exit_code == 0, env_result.output
     # the trailing newline of the file is not part of the secret: both runs agree
@@ -207,3 +224,13 @@ def test_t_closeness_holds_in_the_released_file(workspace):
     for _, group in released.groupby(["color", "size"]):
         local = group["diag"].value_counts(normalize=True).reindex(overall.index, fill_value=0)
         assert 0.5 * (local - overall).abs().sum() <= 0.2 + 1e-12
+
+
+def test_registering_the_command_imports_nothing_heavy():
+    """`anonpipe --help` imports this module on every call: pandas, pyarrow and the search load only on use."""
+    code = ("import sys, pipeline.extract.cli; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'pyarrow', 'matplotlib', 'tqdm', 'h3') if m in sys.modules))")
+    completed = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                               env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"

@@ -112,3 +112,51 @@ def test_search_matches_exhaustive_enumeration(tmp_path, oracle, seed, k, suppre
     released_score = oracle.loss_score(result.released, len(frame), hierarchies,
                                        dict(zip(texts, result.search.levels)))
     assert released_score == pytest.approx(best, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "seed, k, suppression, weights, bounds, metric",
+    [
+        (11, 3, 0.0, {"a": 4.0}, {}, "loss"),  # a heavy QI is kept finer than with equal weights
+        (12, 3, 0.05, {"a": 0.5, "b": 3.0}, {}, "loss"),  # weights and a suppression budget
+        (13, 2, 0.0, {"c": 0.0}, {}, "loss"),  # a zero weight: c may be generalized for free
+        (14, 3, 0.1, {"b": 2.0}, {}, "granularity"),  # ARX's weighted arithmetic mean
+        (15, 3, 0.0, {}, {"a": (0, 2), "c": (1, 2)}, "loss"),  # min/max levels restrict the lattice
+        (16, 4, 0.05, {"a": 3.0}, {"a": (0, 1)}, "loss"),  # both together
+    ],
+)
+def test_weighted_search_matches_exhaustive_enumeration(tmp_path, oracle, seed, k, suppression, weights, bounds,
+                                                        metric):
+    rng = np.random.default_rng(seed)
+    texts = {"a": random_hierarchy(rng, 6, [3, 2]), "b": random_hierarchy(rng, 5, [2]),
+             "c": random_hierarchy(rng, 4, [2])}
+    frame = pd.DataFrame({c: [f"v{i}" for i in rng.integers(0, n, 80)] for c, n in (("a", 6), ("b", 5), ("c", 4))})
+    result = run(tmp_path, frame, texts, k=k, suppression=suppression, metric=metric,
+                 weights=tuple(weights.items()), level_bounds=tuple((c, lo, hi) for c, (lo, hi) in bounds.items()))
+
+    hierarchies = {c: oracle.read_arx_hierarchy(tmp_path / f"{c}.csv") for c in texts}
+    aggregate = "geometric" if metric == "loss" else "arithmetic"
+    best, best_nodes = oracle.brute_force_optimum(frame, hierarchies, k, suppression, weights=weights,
+                                                  bounds=bounds, aggregate=aggregate)
+    assert result.search.score == pytest.approx(best, abs=1e-9)
+    assert result.search.levels in best_nodes
+    for column, (low, high) in bounds.items():
+        assert low <= result.search.levels[list(texts).index(column)] <= high
+
+
+def test_a_weight_moves_the_optimum(tmp_path):
+    """The same data and k: weighting color keeps it exact and generalizes size instead."""
+    frame = pd.DataFrame({"color": [r[0] for r in EIGHT], "size": [r[1] for r in EIGHT]})
+    plain = run(tmp_path, frame, {"color": COLOR, "size": SIZE}, k=2)
+    weighted = run(tmp_path, frame, {"color": COLOR, "size": SIZE}, k=2, weights=(("color", 6.0),))
+    assert plain.search.levels == (2, 0)  # color thrown away (see the golden table above)
+    assert weighted.search.levels[0] < 2  # color kept at warm/cold
+    capped = run(tmp_path, frame, {"color": COLOR, "size": SIZE}, k=2, level_bounds=(("color", None, 1),))
+    assert capped.search.levels[0] <= 1
+
+
+def test_fully_generalized_attribute_is_warned(tmp_path):
+    frame = pd.DataFrame({"color": COLORS_ONLY})
+    result = run(tmp_path, frame, {"color": COLOR}, k=8)
+    assert result.search.levels == (2,)
+    assert any("color is fully generalized" in w for w in result.warnings)

@@ -82,18 +82,20 @@ def assign_events_to_rows(events: pd.DataFrame, aggregates: pd.DataFrame, size_m
     A row covers an event when window and event type match and every QI of the event, generalized to the row's
     level, equals the row's value. The finest row is the one with the smallest level sum.
     """
+    # Policy dimensions (service, screen, …) are cell columns too: every `<column>_level` of the rows counts.
+    columns = QIS + [c[:-len("_level")] for c in aggregates.columns if c.endswith("_level") and c[:-6] not in QIS]
     events = events.copy()
     events["window"] = (epoch_ms(events["event_hour"]) // size_ms) * size_ms
-    for q in QIS:
+    for q in columns:
         events[q] = events[q].fillna("unknown").astype(str)
     aggregates = aggregates.copy()
     aggregates["window"] = epoch_ms(aggregates["window_start"])
-    aggregates["level_sum"] = sum(aggregates[f"{q}_level"].astype(int) for q in QIS)
+    aggregates["level_sum"] = sum(aggregates[f"{q}_level"].astype(int) for q in columns)
     assignment = pd.Series(-1, index=events.index)
     best_level = pd.Series(10**9, index=events.index)
     for row_index, row in aggregates.iterrows():
         mask = (events["window"] == row["window"]) & (events["event_type"] == row["event_type"])
-        for q in QIS:
+        for q in columns:
             level = int(row[f"{q}_level"])
             mask &= events[q].map(lambda v, q=q, level=level: generalize(q, v, level)) == row[q] if level else \
                 events[q] == row[q]

@@ -28,4 +28,7 @@ def test_worker_flag_differs_from_existing_topics(tmp_path, keyring_file):
     assert events["event_id"].is_unique and len(events) == len(lines)
     stats = read_zone(run.data_dir, "window_stats")
     assert set(stats["partition"]) <= {0, 1, 2}
-    assert int(stats.loc[stats["kind"] == "window", "events"].sum()) == len(lines)
+    # Every (window, partition) of the landed events was released; counts under k people are withheld (issue 14).
+    from pipeline.demo import windows_released
+    assert windows_released(run.data_dir, partitions=3)
+    assert int(stats.loc[stats["kind"] == "window", "events"].sum()) <= len(lines)

@@ -8,12 +8,12 @@ import random
 import pyarrow as pa
 import pytest
 
+from pipeline.common.event import EVENT_TIME_MS
 from pipeline.keys.ring import ACTIVE, Key, KeyRing
 from pipeline.kanon.core import pre_aggregate, release_window
 from pipeline.policy.loader import PolicyError, compile_policy, load_policy
 from pipeline.policy.model import Hierarchy, KAnonSection
 from pipeline.pseudonymize.core import pseudonymize_batch
-from pipeline.validate.core import EVENT_TIME_MS
 
 DEC = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 RING = KeyRing([Key("m12", DEC, DEC + dt.timedelta(days=31), ACTIVE, b"\x33" * 32)])
@@ -56,7 +56,8 @@ def test_rollup_order_may_name_dimensions_and_nothing_else():
 
 
 def config(k: int) -> KAnonSection:
-    return KAnonSection(k=k, quasi_identifiers={"os_family": Hierarchy()},
+    return KAnonSection(k=k, subject_columns=["user_pseudonym", "device_pseudonym"],
+                        quasi_identifiers={"os_family": Hierarchy()},
                         dimensions={"service": Hierarchy(), "screen": Hierarchy()},
                         rollup_order=["screen", "os_family", "service"])
 

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from pipeline.common.event import EVENT_TIME_MS
 from pipeline.generate import TelemetryGenerator
 from pipeline.keys.cli import keys_group
-from pipeline.keys.ring import DESTROYED, RETIRED, KeyRing
+from pipeline.keys.ring import DESTROYED, KeyRing, RETIRED
 from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.core import NO_KEY, pseudonymize_batch
-from pipeline.validate.core import EVENT_TIME_MS, parse_time_ms
+from pipeline.validate.core import parse_time_ms
 
 
 def secret_texts(ring: KeyRing) -> list[str]:

@@ -9,10 +9,11 @@ from pipeline.lake.cli import LAKE_COMMANDS, lake_group, query_command
 
 def test_exported_commands():
     names = {c.name: c for c in LAKE_COMMANDS}
-    assert set(names) == {"lake", "query", "report", "forget", "release-people"}
+    assert set(names) == {"lake", "query", "report", "forget", "export-person", "release-people"}
     assert isinstance(names["lake"], click.Group)
-    assert set(names["lake"].commands) == {"compact", "retention"}
-    leaves = [names["query"], names["report"], names["forget"], *names["lake"].commands.values()]
+    assert set(names["lake"].commands) == {"compact", "retention", "maintain"}
+    leaves = [names["query"], names["report"], names["forget"], names["export-person"],
+              *names["lake"].commands.values()]
     for command in leaves:
         assert "--data-dir" in [opt for p in command.params for opt in getattr(p, "opts", [])], command.name
 

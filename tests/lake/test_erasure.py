@@ -88,7 +88,9 @@ def test_forget_removes_the_person_and_nothing_else(data_dir, ring, tmp_path, ru
     entry = entries[0]
     assert entry["rows_removed"] == person_rows
     assert entry["files_rewritten"] == len(files_with_person)
-    assert entry["matched_columns"] == ["user_pseudonym"]
+    # Linked: the person's device and sessions were seen with their user id (the synthetic data has no others).
+    assert entry["matched_columns"] == ["device_pseudonym", "session_pseudonym", "user_pseudonym"]
+    assert entry["rows_matched_per_column"]["user_pseudonym"] == person_rows
     per_key = before.filter(mask).group_by("key_id").aggregate([("key_id", "count")]).to_pylist()
     assert entry["rows_removed_per_key"] == {r["key_id"]: r["key_id_count"] for r in per_key}
     text = log.read_text() + result.output
@@ -111,7 +113,7 @@ def test_device_id_and_compacted_files(data_dir, ring, tmp_path, run):
     assert after.num_rows == before.num_rows - pc.sum(mask).as_py()
     assert not pc.any(_person_mask(after, ring, "device_id", "device_pseudonym", device)).as_py()
     entry = json.loads((data_dir / AUDIT_LOG).read_text().splitlines()[-1])
-    assert entry["matched_columns"] == ["device_pseudonym"]
+    assert entry["matched_columns"] == ["device_pseudonym", "session_pseudonym", "user_pseudonym"]
 
 
 def test_second_request_appends_and_finds_nothing(data_dir, ring, tmp_path, run):

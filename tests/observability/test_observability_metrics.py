@@ -135,7 +135,7 @@ def test_batch_buckets_are_sorted_and_span_milliseconds_to_tens_of_seconds():
 def test_pipeline_metrics_adapter_feeds_the_scraped_counters(scrape):
     import pyarrow as pa
 
-    from pipeline.validate.rejects import Reject
+    from pipeline.common.rejects import Reject
 
     before = scrape()
 

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 from operator_helpers import run
 
-from pipeline.validate.rejects import INVALID_VALUE
+from pipeline.common.rejects import INVALID_VALUE
 
 GEO = pa.struct([("lat", pa.float64()), ("lon", pa.float64()), ("accuracy_m", pa.float64())])
 

@@ -5,7 +5,7 @@ import ipaddress
 import pytest
 from operator_helpers import T1, T2, run
 
-from pipeline.validate.rejects import INVALID_IP
+from pipeline.common.rejects import INVALID_IP
 
 
 def common_prefix_bits(a: str, b: str) -> int:

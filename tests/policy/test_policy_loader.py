@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
+from pipeline.common.columns import DATE_COLUMN
 from pipeline.keys.ring import ephemeral_ring
-from pipeline.lake.layout import DATE_COLUMN
 from pipeline.policy.loader import DEFAULT_POLICY_PATH, PolicyError, load_policy
 from pipeline.pseudonymize.core import output_schema, pseudonymize_batch
 

@@ -2,7 +2,7 @@
 
 Every bad event carries a unique marker (`bad-NNNNNN`) inside its bytes, early enough to survive the DLQ's
 4 KiB truncation, so a test can find each one in the DLQ whatever the pipeline did to it. Every valid event is
-identified by its event_id. Expected reason codes are the machine-readable codes of pipeline/validate/rejects.py
+identified by its event_id. Expected reason codes are the machine-readable codes of pipeline/common/rejects.py
 (spelled out here as literals: the corpus must not trust the code under test).
 """
 

@@ -140,7 +140,7 @@ def close_all_windows(run: PipelineRun) -> None:
     from pipeline.demo import send_watermark
     send_watermark(run.broker.bootstrap, int((time.time() + 10 * 365 * 86400) * 1000))
     # stats and aggregates land through separate sinks: wait for both (the stats row can land first)
-    wait_until(lambda: not windows_left(run) and windows_released(run.data_dir), 120,
+    wait_until(lambda: not windows_left(run) and windows_released(run.data_dir, run.partitions), 120,
                "every window and its aggregate rows to be released", run.workers[-1:])
 
 

@@ -194,7 +194,8 @@ def test_too_short_key_is_refused_and_never_echoed(tmp_path, size):
     keyring.chmod(0o600)
     code, output = start_worker_expecting_failure(tmp_path, "--keyring", str(keyring))
     assert_one_clear_line(code, output, "32 bytes")
-    code, inline_output = start_worker_expecting_failure(tmp_path, env={"ANONPIPE_KEYRING_JSON": json.dumps(data)})
+    code, inline_output = start_worker_expecting_failure(tmp_path, "--keyring", "env:ANONPIPE_KEYRING_JSON",
+                                                         env={"ANONPIPE_KEYRING_JSON": json.dumps(data)})
     # refused, though with a misleading message: worker.load_ring's `except ValueError` also catches the
     # KeyRingError ("shorter than 32 bytes"), prefixed with where the key ring came from
     assert_one_clear_line(code, inline_output, "ANONPIPE_KEYRING_JSON")

@@ -104,7 +104,8 @@ def test_prefilter_never_hides_a_finding(engine):
     for text in texts:
         if not engine.may_contain_pii(text):
             assert analyzer.analyze(text=text, language="ru", score_threshold=0.5) == []
-    assert not engine.may_contain_pii("Спасибо, всё работает")
+    # A capital letter may start a name, so only texts without one (nor digits, @, ...) are skipped.
+    assert not engine.may_contain_pii("спасибо, всё работает")
 
 
 def test_batches_do_not_rebuild_the_analyzer(engine, monkeypatch):

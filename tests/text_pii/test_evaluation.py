@@ -14,9 +14,18 @@ def corpus():
     return build_corpus(n_per_language=300, sentences_per_text=2)
 
 
+# This set labels identifiers only; its templates also hold a street address ("ул. Кенесары 40, кв. 12"), which the
+# appeal-forms corpus (eval_corpus/) scores. Types this set does not label are left out of its precision.
+LABELLED_TYPES = {"IIN", "BIN", "PHONE", "EMAIL", "IBAN", "CARD", "IP_ADDRESS", "URL"}
+
+
+def labelled_findings(engine):
+    return lambda text, language: [f for f in engine.analyze(text, language) if f.entity_type in LABELLED_TYPES]
+
+
 @pytest.fixture(scope="module")
 def scores(engine, corpus):
-    return score_corpus(corpus, engine.analyze)
+    return score_corpus(corpus, labelled_findings(engine))
 
 
 def test_set_is_big_enough_to_measure(corpus, scores):
@@ -47,6 +56,6 @@ def test_overall_precision_on_lookalikes(scores):
 @pytest.mark.parametrize("language", ["ru", "kk"])
 def test_both_languages_are_covered(corpus, scores, engine, language):
     subset = [s for s in corpus if s.language == language]
-    sub_scores = score_corpus(subset, engine.analyze)
+    sub_scores = score_corpus(subset, labelled_findings(engine))
     for entity_type in TARGET_TYPES:
         assert sub_scores.recall(entity_type) >= MIN_RECALL, (language, entity_type)

@@ -7,10 +7,11 @@ import datetime as dt
 import orjson
 import pytest
 
-from pipeline.validate.core import EVENT_RAW, validate_batch
+from pipeline.common.event import EVENT_RAW
+from pipeline.common.rejects import (ENVELOPE_NOT_JSON, ENVELOPE_TOO_LARGE, EVENT_NOT_OBJECT,
+                                     SCHEMA_VIOLATION, TIME_OUT_OF_RANGE)
+from pipeline.validate.core import validate_batch
 from pipeline.validate.envelope import split_envelope_with_bytes
-from pipeline.validate.rejects import (ENVELOPE_NOT_JSON, ENVELOPE_TOO_LARGE, EVENT_NOT_OBJECT,
-                                       SCHEMA_VIOLATION, TIME_OUT_OF_RANGE)
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
 GOOD = {"event_id": "abcdef123", "event_type": "app_open", "occurred_at": "2026-11-20T10:00:00+05:00",

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.contract import TELEMETRY_EVENT_V1, load_schema
+from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
 from pipeline.generate import TelemetryGenerator
 from pipeline.keys.ring import ephemeral_ring
 from pipeline.policy.loader import load_policy

@@ -9,14 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.contract import TELEMETRY_EVENT_V1, load_schema
+from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
+from pipeline.common.event import TypedEvents
 from pipeline.generate import TelemetryGenerator
 from pipeline.keys.ring import ephemeral_ring
 from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import typed_schema, validate_batch
 from pipeline.validate.fast import Unsupported
-from pipeline.validate.typed import TypedEvents, TypedSchema
+from pipeline.validate.typed import TypedSchema
 from test_validate_fast_path import GOOD, MUTATION, NOW, SETTINGS, assert_same, dumps, mutate
 
 LINE = orjson.dumps(GOOD[0])

@@ -12,13 +12,18 @@ import yaml
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 from presidio_analyzer.predefined_recognizers import IpRecognizer
 
+from .address import AddressRecognizer
 from .card import CardRecognizer
+from .direct import DirectRecognizer
 from .email import OfflineEmailRecognizer
+from .email_obfuscated import ObfuscatedEmailRecognizer
 from .kz_bin import KzBinRecognizer
 from .kz_iban import KzIbanRecognizer
 from .kz_iin import KzIinRecognizer
-from .kz_phone import KzPhoneRecognizer
 from .natasha_ner import NatashaNerRecognizer, natasha_available
+from .person import PersonNameRecognizer
+from .phone import NumberingPlanPhoneRecognizer, canonical_phone
+from .vehicle_plate import VehiclePlateRecognizer
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +37,25 @@ PATTERN_CLASSES: dict[str, type[PatternRecognizer]] = {
     "kz_bin": KzBinRecognizer,
     "kz_iban": KzIbanRecognizer,
     "card": CardRecognizer,
-    "kz_phone": KzPhoneRecognizer,
     "email": OfflineEmailRecognizer,
     "ip": IpRecognizer,
+}
+
+# YAML "class" key -> recognizers that carry their own rules (and context) in code.
+DIRECT_CLASSES: dict[str, type[DirectRecognizer]] = {
+    "phone": NumberingPlanPhoneRecognizer,
+    "email_obfuscated": ObfuscatedEmailRecognizer,
+    "person_name": PersonNameRecognizer,
+    "address": AddressRecognizer,
+    "vehicle_plate": VehiclePlateRecognizer,
 }
 
 CANONICAL_FORMS: dict[str, Callable[[str], str]] = {
     "as_is": lambda value: value,
     "lowercase": lambda value: value.lower(),
+    "phone": canonical_phone,
+    # Words in one case and one spacing, so "Иванов  И.И." and "иванов и.и." pseudonymize alike.
+    "words": lambda value: " ".join(value.lower().split()),
 }
 
 
@@ -65,11 +81,23 @@ def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
 
 
 def _context_for(spec: Mapping[str, Any], language: str) -> list[str]:
-    """Context words for one language; a plain list applies to every language."""
+    """Context words: those of every language, since Russian appeals quote Kazakh ("Менің нөмірім …") and back.
+
+    The recognizer's own language's words come first (Presidio reports the first supporting word).
+    """
     context = spec.get("context") or []
     if isinstance(context, Mapping):
-        return [str(word).lower() for word in context.get(language, [])]
+        ordered = list(context.get(language, [])) + [w for lang, words in context.items() if lang != language
+                                                     for w in words]
+        return list(dict.fromkeys(str(word).lower() for word in ordered))
     return [str(word).lower() for word in context]
+
+
+def _direct_recognizer(spec: Mapping[str, Any], language: str) -> DirectRecognizer:
+    cls = DIRECT_CLASSES.get(spec["class"])
+    if cls is None:
+        raise ValueError(f"recognizer {spec['name']}: unknown class {spec['class']!r}; known: {sorted(DIRECT_CLASSES)}")
+    return cls(supported_entity=spec["entity"], supported_language=language, name=f"{spec['name']}_{language}")
 
 
 def _pattern_recognizer(spec: Mapping[str, Any], language: str) -> PatternRecognizer:
@@ -125,7 +153,8 @@ def build_recognizers(config: Mapping[str, Any], languages, *, use_ner: bool = F
         spec_languages = [lang for lang in spec.get("languages", languages) if lang in languages]
         if not spec_languages:
             continue
-        recognizers.extend(_pattern_recognizer(spec, lang) for lang in spec_languages)
+        build = _direct_recognizer if "class" in spec else _pattern_recognizer
+        recognizers.extend(build(spec, lang) for lang in spec_languages)
         canonical[spec["entity"]] = _canonical_form(spec)
         prefilters.append(spec["prefilter"] if spec.get("prefilter") else "")
     ner = _ner_recognizers(config, languages, use_ner)

@@ -1,0 +1,218 @@
+"""Person names in Russian and Kazakh text: full names, patronymics, initials, names after "Меня зовут"."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from spacy.lang.ru.stop_words import STOP_WORDS as RUSSIAN_STOP_WORDS
+
+from .direct import DirectRecognizer
+
+NAMES_DIR = Path(__file__).resolve().parent.parent / "conf" / "names"
+NAME_LISTS = ("first_names.txt", "kazakh_first_names.txt")
+# Kazakh letters to the Russian ones the name list is spelled with (Нұрлан -> нурлан).
+_FOLD = str.maketrans("әғқңөұүһіё", "агкноуухие")
+
+_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_PATRONYMIC = re.compile(r"(?:ович|евич|ьич|овна|евна|ична|инична|ұлы|улы|қызы|кызы)$")
+_SURNAME = re.compile(r"(?:ов|ев|ёв|ова|ева|ёва|ин|ина|ын|ына|ский|ская|цкий|цкая|енко|ук|юк|ян|дзе|швили|"
+                      r"баев|баева|бекова|бекулы)$")
+# Phrases after which the next words are the writer's (or someone's) name.
+_TRIGGER = re.compile(
+    r"(?<!\w)(?:меня\s+зовут|мо[её]\s+имя|менің\s+атым|менің\s+есімім|заявитель|заявительница|ф\.\s?и\.\s?о\.?|фио|"
+    r"аты[\s\-]*жөні\w*|с\s+уважением|құрметпен|обращается|от\s+имени|жительница|житель)\s*[:,\-]?\s*",
+    re.IGNORECASE,
+)
+# Street keywords: "ул. Абая", "проспект Кабанбай батыра", "Кенесары көшесі" name streets, not people.
+_STREET_BEFORE = re.compile(r"(?<!\w)(?:ул|улица|улице|улицы|пр|пр-т|пр-кт|проспект\w*|мкр|микрорайон\w*|пер|переулок\w*|"
+                            r"бульвар\w*|б-р|шоссе|им|имени|площад\w*|сквер\w*|парк\w*|школ\w*|гимнази\w*|лице\w*|"
+                            r"жк|ЖК)\.?\s*$", re.IGNORECASE)
+_STREET_AFTER = re.compile(r"^\s*(?:көшесі|даңғылы|даңғ|ауданы|шағын|ықшам|батыр|көш)", re.IGNORECASE)
+_MAX_TRIGGERED_WORDS = 3
+# Words that end a name typed in lower case after "меня зовут" (spaCy's Russian stop words, plus appeal verbs and
+# Kazakh function words spaCy has no list for).
+_NOT_A_NAME = frozenset(RUSSIAN_STOP_WORDS) | frozenset(
+    "живу проживаю прошу пишу обращаюсь хочу жалуюсь спасибо заранее помогите пожалуйста здравствуйте "
+    "тұрамын жазып сұраймын өтінемін рахмет және мен біз сіз бұл осы".split())
+
+
+@functools.lru_cache(maxsize=1)
+def first_names() -> frozenset[str]:
+    """The vendored first-name lists, lower case, Kazakh letters folded."""
+    names: set[str] = set()
+    for file_name in NAME_LISTS:
+        for line in (NAMES_DIR / file_name).read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                names.add(line.translate(_FOLD))
+    return frozenset(names)
+
+
+@dataclass(slots=True)
+class _Token:
+    start: int
+    end: int
+    word: str
+    cap: bool        # starts with a capital letter
+    initial: bool    # one capital letter followed by a dot ("И.")
+    first: bool      # a known first name
+    patronymic: bool
+    surname: bool    # ends like a surname
+
+
+def _tokens(text: str, names: frozenset[str]) -> list[_Token]:
+    tokens = []
+    for match in _WORD.finditer(text):
+        word = match.group()
+        end = match.end()
+        lower = word.lower()
+        cap = word[0].isupper()
+        initial = cap and len(word) == 1 and end < len(text) and text[end] == "."
+        if initial:
+            end += 1
+        long_enough = len(word) >= 4
+        tokens.append(_Token(
+            match.start(), end, word, cap, initial,
+            first=len(word) >= 2 and lower.translate(_FOLD) in names,
+            patronymic=long_enough and len(word) >= 6 and _PATRONYMIC.search(lower) is not None,
+            surname=long_enough and _SURNAME.search(lower) is not None,
+        ))
+    return tokens
+
+
+def _acronym(token: _Token) -> bool:
+    """КСК, ЖКХ, ТОО: organizations, never part of a name (a name typed in capitals is a known first name)."""
+    return len(token.word) > 1 and token.word.isupper() and not token.first
+
+
+def _cyrillic_word(token: _Token) -> bool:
+    """Three letters or more, Cyrillic ("Дарын No" - a school's "№" after NFKC - is not a name)."""
+    return len(token.word) >= 3 and "а" <= token.word[-1].lower() <= "ӿ"
+
+
+def _adjacent(text: str, left: _Token, right: _Token) -> bool:
+    """Only spaces between the two words (an initial's own dot already belongs to it)."""
+    gap = text[left.end:right.start]
+    return gap == "" and left.initial or (gap != "" and gap.isspace() and "\n" not in gap)
+
+
+class PersonNameRecognizer(DirectRecognizer):
+    """Names from their shape, not from a model.
+
+    A run of adjacent words is a name when it has a patronymic (-ович/-овна/-ұлы/-қызы... with the first name
+    before it and a surname around it), initials next to a surname (Иванов И. И., И.И. Иванов), or a known first
+    name next to a surname-like or another known name (Айгерим Сапарова, Нурлан Ахметжан). After "Меня зовут",
+    "Менің атым", "Заявитель:", "ФИО:", "С уважением," up to three name-like words are taken, lower case too.
+    Words right after a street keyword (ул. Абая, проспект Кабанбай батыра) are street names, never people.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._names = first_names()
+
+    def spans(self, text: str) -> Iterable[tuple[int, int]]:
+        tokens = _tokens(text, self._names)
+        found: list[tuple[int, int]] = []
+        trigger_ends = {m.end() for m in _TRIGGER.finditer(text)}
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            if token.start in trigger_ends:
+                j = i
+                while j < len(tokens) and j - i < _MAX_TRIGGERED_WORDS and (j == i or _adjacent(text, tokens[j - 1], tokens[j])):
+                    candidate = tokens[j]
+                    if candidate.word.lower() in _NOT_A_NAME:
+                        break
+                    # A name typed all in lower case: any word until a stop word; otherwise name-like words only.
+                    if not (self._name_like(candidate) or (candidate.word.islower() and tokens[i].word.islower())):
+                        break
+                    j += 1
+                if j > i:
+                    found.append((tokens[i].start, tokens[j - 1].end))
+                    i = j
+                    continue
+            if not (token.cap or token.patronymic) or self._street_name(text, tokens, i):
+                i += 1
+                continue
+            j = i + 1  # the chain of adjacent capitalized words (and initials) starting at i
+            while j < len(tokens) and j - i < 6 and (tokens[j].cap or (tokens[j].patronymic and tokens[j - 1].first)) \
+                    and _adjacent(text, tokens[j - 1], tokens[j]):
+                j += 1
+            span = self._person_in_chain(text, tokens[i:j])
+            if span is not None:
+                found.append(span)
+            i = j
+        return found
+
+    @staticmethod
+    def _name_like(token: _Token) -> bool:
+        return token.cap or token.first or token.patronymic or token.surname or token.initial
+
+    @staticmethod
+    def _street_name(text: str, tokens: list[_Token], i: int) -> bool:
+        before = text[max(0, tokens[i].start - 20):tokens[i].start]
+        if _STREET_BEFORE.search(before):
+            return True
+        j = i
+        while j + 1 < len(tokens) and j - i < 3 and tokens[j + 1].cap and _adjacent(text, tokens[j], tokens[j + 1]):
+            j += 1
+        return _STREET_AFTER.match(text, tokens[j].end) is not None
+
+    @staticmethod
+    def _person_in_chain(text: str, chain: list[_Token]) -> tuple[int, int] | None:
+        # Acronyms (КСК, ЖКХ, ТОО) are organizations, never part of a name.
+        while chain and _acronym(chain[0]):
+            chain = chain[1:]
+        if not chain:
+            return None
+        sentence_start = text[:chain[0].start].rstrip()[-1:] in (".", "!", "?", "\n", "")
+        initials = [k for k, t in enumerate(chain) if t.initial]
+        if any(t.patronymic for t in chain):
+            p = next(k for k, t in enumerate(chain) if t.patronymic)
+            lo = hi = p
+            if p >= 1 and not chain[p - 1].initial:
+                lo = p - 1  # the first name
+                # A surname before "Имя Отчество": a surname shape, or any capitalized word not opening the sentence.
+                if p >= 2 and (chain[p - 2].surname or not (sentence_start and p - 2 == 0)):
+                    lo = p - 2
+            if p + 1 < len(chain) and not chain[p + 1].initial and (lo >= p - 1 or chain[p + 1].surname):
+                hi = p + 1
+            if lo == hi == p and not chain[p].cap:
+                return None
+            return chain[lo].start, chain[hi].end
+        if initials:
+            # Иванов И. И. / И.И. Иванов / А. Жумабаев: the word next to the initials is the surname.
+            first_initial, last_initial = initials[0], initials[-1]
+            before = first_initial - 1 if first_initial >= 1 and not _acronym(chain[first_initial - 1]) else None
+            after = last_initial + 1 if last_initial + 1 < len(chain) and not chain[last_initial + 1].initial else None
+            if before is not None and (chain[before].surname or chain[before].first or after is None
+                                       or not (sentence_start and before == 0)):
+                surname, lo, hi = before, before, last_initial
+            elif after is not None:
+                surname, lo, hi = after, first_initial, after
+            else:
+                return None
+            # One initial: a surname shape, a known name, or a pair that does not open the sentence.
+            strong = len(initials) >= 2 or chain[surname].surname or chain[surname].first \
+                or not (sentence_start and lo == 0)
+            if strong and not chain[surname].word.isupper():
+                return chain[lo].start, chain[hi].end
+            return None
+        for k in range(len(chain) - 1):
+            a, b = chain[k], chain[k + 1]
+            if a.word.isupper() != b.word.isupper():
+                continue
+            if a.word.isupper() and not (a.first or b.first):
+                continue
+            pair = (a.first and (b.surname or b.first)) or (a.surname and b.first)
+            # A known first name next to any capitalized word (Нурлан Ахметжан, Әбдіқадыр Канат), or a surname
+            # shape before a capitalized word (Искакова Дана) - unless the pair opens the sentence.
+            loose = (a.first or b.first or a.surname or b.surname) and not (sentence_start and k == 0) \
+                and _cyrillic_word(a) and _cyrillic_word(b)
+            if pair or loose:
+                return a.start, b.end
+        return None

@@ -1,0 +1,78 @@
+"""Zones as roles: each audience's Unix account can read its zones' files and nothing else."""
+
+from __future__ import annotations
+
+import os
+import stat
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from pipeline.lake.access import AccessError, apply_zone_permissions, configured_groups
+from pipeline.lake.layout import AUDIT, DLQ, PSEUDONYMIZED, SHAREABLE_ZONES, ZONE_ACCESS, zone_root
+
+from .conftest import DAYS
+from .synthetic import build_lake
+
+ANALYST_GID, RESTRICTED_GID, OUTSIDER_UID = 40001, 40002, 40003
+
+
+def _mode(path):
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_modes_per_zone(data_dir):
+    dlq_file = zone_root(data_dir, DLQ) / "date=2025-01-30" / "r.ndjson"
+    dlq_file.parent.mkdir(parents=True)
+    dlq_file.write_text("{}")
+    os.chmod(dlq_file, 0o644)  # e.g. copied in by hand
+    apply_zone_permissions(data_dir, groups={})
+    for zone, access in ZONE_ACCESS.items():
+        root = zone_root(data_dir, zone)
+        assert _mode(root) == access.dir_mode, zone
+        for path in root.rglob("*"):
+            assert _mode(path) == (access.dir_mode if path.is_dir() else access.mode_for(path.name)), path
+    assert _mode(dlq_file) == 0o600 and _mode(zone_root(data_dir, DLQ)) == 0o700
+
+
+def test_unknown_group_is_a_clear_error():
+    with pytest.raises(AccessError, match="ANONPIPE_SHAREABLE_GROUP=no-such-group-x: no such group"):
+        configured_groups({"ANONPIPE_SHAREABLE_GROUP": "no-such-group-x"})
+
+
+def _can_read(path, gid):
+    """Whether an account outside the owner, in group `gid` only, can read the file (a real open, as `head`)."""
+    out = subprocess.run(["head", "-c", "1", str(path)], user=OUTSIDER_UID, group=gid, extra_groups=[gid],
+                         capture_output=True)
+    return out.returncode == 0
+
+
+@pytest.fixture
+def shared_data_dir(ring):
+    """A lake under a folder other accounts may traverse (pytest's tmp_path is private to its owner)."""
+    top = Path(tempfile.mkdtemp(prefix="anonpipe-access-"))
+    os.chmod(top, 0o755)
+    build_lake(top / "data", DAYS, ring=ring)
+    yield top / "data"
+    shutil.rmtree(top)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as other Unix accounts (runs in CI containers)")
+def test_each_audience_reads_only_its_zones(shared_data_dir):
+    data_dir = shared_data_dir
+    (zone_root(data_dir, DLQ) / "date=2025-01-30").mkdir(parents=True)
+    (zone_root(data_dir, DLQ) / "date=2025-01-30" / "r.ndjson").write_text("{}")
+    os.chmod(data_dir, 0o755)
+    os.chmod(data_dir / "lake", 0o755)
+    groups = {z: (ANALYST_GID if z in SHAREABLE_ZONES else RESTRICTED_GID if z in (PSEUDONYMIZED, AUDIT) else None)
+              for z in ZONE_ACCESS}
+    apply_zone_permissions(data_dir, groups=groups)
+    files = {z: next(p for p in zone_root(data_dir, z).rglob("*") if p.is_file()) for z in (*SHAREABLE_ZONES,
+                                                                                         PSEUDONYMIZED, DLQ)}
+    analyst = {z: _can_read(p, ANALYST_GID) for z, p in files.items()}
+    restricted = {z: _can_read(p, RESTRICTED_GID) for z, p in files.items()}
+    assert analyst == {"aggregates": True, "window_stats": True, "pseudonymized": False, "dlq": False}
+    assert restricted == {"aggregates": False, "window_stats": False, "pseudonymized": True, "dlq": False}
