@@ -30,8 +30,8 @@ def zone(data_dir, name) -> list[dict]:
     return ds.dataset(root, format="parquet", partitioning="hive").to_table().to_pylist()
 
 
-def people_of(rows: list[dict]) -> list[int]:
-    """Own union-find over user/device pseudonyms co-occurring in a row (not pipeline/linkage.py)."""
+def people_of(rows: list[dict], columns: list[str]) -> list:
+    """Own union-find over the identifier columns co-occurring in a row (not pipeline/linkage.py)."""
     parent: dict = {}
 
     def find(x):
@@ -40,12 +40,10 @@ def people_of(rows: list[dict]) -> list[int]:
             x = parent[x]
         return x
     for row in rows:
-        ids = [("u", row["user_pseudonym"])] if row["user_pseudonym"] else []
-        ids += [("d", row["device_pseudonym"])] if row["device_pseudonym"] else []
+        ids = [(c, row[c]) for c in columns if row[c]]
         for other in ids[1:]:
             parent[find(ids[0])] = find(other)
-    return [find(("d", r["device_pseudonym"])) if r["device_pseudonym"] else find(("u", r["user_pseudonym"]))
-            for r in rows]
+    return [find(next((c, r[c]) for c in columns if r[c])) for r in rows]
 
 
 def published_counts(data_dir) -> list[dict]:
@@ -109,7 +107,7 @@ def test_every_daily_and_monthly_row_is_the_true_number_of_people_and_at_least_k
         by_period[(row["period_begin"], row["period_end"])].append(row)
     for (begin, end), rows in by_period.items():
         mine = [e for e in events if begin <= e["event_hour"] < end]
-        person = people_of(mine)
+        person = people_of(mine, list(policy.policy.kanon.subject_columns))
         for row in rows:
             scope = {a: row[a] for a in ATTRIBUTES if row[a] != "*"}
             covered = {p for e, p in zip(mine, person) if all(

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline.generate import TelemetryGenerator
-from pipeline.kanon.core import pre_aggregate, release_tables, release_window
+from pipeline.kanon.core import link_people, pre_aggregate, release_window
+from pipeline.kanon.stats import release_tables, withhold
 from pipeline.keys.ring import ACTIVE, Key, KeyRing
 from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS
 from pipeline.lake.people_release import release_people
@@ -83,14 +84,15 @@ def build_week_lake(data_dir: Path, policy: CompiledPolicy, count: int = 12_000,
                 else:
                     state.events += update.events
                     state.subjects |= update.subjects
+                    state.sensitive |= update.sensitive
         for window, cells in sorted(windows.items()):
             by_value: dict[str, dict] = defaultdict(dict)
-            for cell, state in cells.items():
+            for cell, state in link_people(cells).items():  # as the agent: people linked per window and partition
                 by_value[cell[0]][cell] = state
             releases = [release_window(group, config) for _, group in sorted(by_value.items())]
             aggregates, stats = release_tables(window, releases, config, policy.version, partition)
             released[AGGREGATES].append(aggregates)
-            released[WINDOW_STATS].append(stats)
+            released[WINDOW_STATS].append(withhold(stats, config.k))
     for zone, parts in released.items():  # one file per zone and date: the sink writes few large files too
         write_batch(data_dir, zone, pa.concat_tables(parts), f"week-{zone}")
     people = release_people(data_dir, policy, stage_partitions=PARTITIONS)
