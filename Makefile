@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench soak venv clean
+.PHONY: demo test bench soak venv clean image-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python benchmarks/soak.py
+
+# Not part of `make test`: builds the container image and runs it with podman (root; installs podman with apt).
+image-test: $(STAMP)
+	PYTHON=$(BIN)/python bash deploy/image-test.sh $(IMAGE_TEST_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -55,7 +55,8 @@ def parse_level_bounds(arguments) -> tuple[tuple[str, int | None, int | None], .
               help="Quasi-identifiers to release (lake or file); each gets the policy's hierarchy unless --qi "
                    "gives one (timestamps: date:hour,day,week; others: star). `properties.KEY` reads a JSON key.")
 @click.option("--qi", multiple=True, metavar="COL=HIERARCHY",
-              help="Quasi-identifier and its hierarchy: an ARX CSV file or an interval:/date:/h3:/prefix:/star spec.")
+              help="Quasi-identifier and its hierarchy: an ARX CSV file or a builder spec "
+                   "(star, h3:, date:, interval:, prefix:, districts:; see docs/extract.md).")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path, dir_okay=False), envvar="ANONPIPE_POLICY",
               help="Policy YAML for default hierarchies, the time zone and identifier columns  [env: ANONPIPE_POLICY].")
 @click.option("--sensitive", metavar="COL", help="Sensitive attribute (released, protected by --l/--t).")

@@ -135,6 +135,15 @@ def _size_buckets(people: np.ndarray, k: int) -> list[list]:
     return rows
 
 
+def _trajectory_note(traj: dict | None) -> str:
+    if not traj:
+        return "<p>No person identifier is released: rows of one person cannot be linked to each other.</p>"
+    return (f"<p class='warn'>A re-keyed person id ({_e(', '.join(traj['columns']))}) links each person's rows into "
+            f"a trajectory: {traj['people']} people, up to {traj['max_rows_per_person']} rows each (median "
+            f"{traj['median_rows_per_person']:g}). Someone who knows a few of a person's events can find that person "
+            "and follow all of their rows; the risks above assume single rows.</p>")
+
+
 def _source(report: dict) -> str:
     source = report.get("input") or {}
     if "zone" in source:
@@ -213,6 +222,7 @@ more precise; the allowed levels bound what the search may choose.</small></p>
 <h2>Re-identification risk</h2>
 <p>Risk that an attacker picks out one person, counted in people (not rows). A group of n people gives 1/n.</p>
 {_table(["attacker", "who that is", "highest", "average", f"people above {threshold:.0%}"], risk_rows)}
+{_trajectory_note(traj)}
 <h2>Group sizes</h2>{_table(["people in the group", "groups"], _size_buckets(people_per_class, settings.k))}
 <h2>Sample rows</h2><p><small>{len(sample_rows)} randomly chosen released rows, exactly as delivered.</small></p>{sample}
 <details><summary>Technical details</summary>

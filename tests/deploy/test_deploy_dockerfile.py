@@ -47,9 +47,19 @@ def test_parser_joins_continuations_and_skips_comments():
     assert parsed == [("FROM", "a AS b"), ("RUN", "x    && y"), ("USER", "1")]
 
 
-def test_every_stage_is_python_311_slim(instructions):
+def test_base_image_is_an_argument_defaulting_to_python_311_slim(instructions):
+    (base_arg,) = [args for args in _all(instructions, "ARG") if args.startswith("BASE_IMAGE=")]
+    assert base_arg == "BASE_IMAGE=python:3.11-slim"
     images = [args.split()[0] for args in _all(instructions, "FROM")]
-    assert images and all(image == "python:3.11-slim" for image in images)
+    stages = {args.split()[2] for args in _all(instructions, "FROM") if " AS " in args.upper()}
+    assert images[0] == "${BASE_IMAGE}"
+    assert all(image == "${BASE_IMAGE}" or image in stages for image in images), images
+
+
+def test_python_comes_from_the_base_or_from_debian(instructions):
+    installs = " ".join(_all(instructions, "RUN"))
+    assert "command -v python3" in installs and "apt-get install" in installs and "python3-venv" in installs
+    assert "rm -rf /var/lib/apt/lists/*" in installs, "no apt lists left in the image"
 
 
 def test_final_user_is_not_root(instructions):
@@ -62,8 +72,8 @@ def test_final_user_is_not_root(instructions):
 
 
 def test_installs_the_package_from_the_repo(instructions):
-    assert any("pip install ." in args.split("&&")[-1] or args.endswith("pip install .")
-               for args in _all(instructions, "RUN"))
+    assert any("pip install '.[ner]'" in args for args in _all(instructions, "RUN"))
+    assert "schemas ./schemas" in _all(instructions, "COPY"), "the event contract must reach the wheel"
 
 
 def test_entrypoint_is_exec_form_anonpipe_worker(instructions):
@@ -99,7 +109,10 @@ def _healthcheck_command(instructions) -> list[str]:
     command = healthcheck.split(" CMD ", 1)[1]
     argv = json.loads(command)  # exec form (hadolint DL3025): Docker runs exactly this argv, no shell
     assert isinstance(argv, list) and argv[0] == "python"
-    return [sys.executable, *argv[1:]]
+    assert "deploy/healthcheck.py /opt/anonpipe/healthcheck.py" in _all(instructions, "COPY")
+    # The image runs the copy at /opt/anonpipe; here the repository's file is the same script.
+    return [sys.executable, *[str(DEPLOY / "healthcheck.py") if arg == "/opt/anonpipe/healthcheck.py" else arg
+                              for arg in argv[1:]]]
 
 
 def _free_port() -> int:
@@ -108,8 +121,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _run_healthcheck(argv, port: str) -> int:
-    env = {**os.environ, "ANONPIPE_METRICS_PORT": port}
+def _run_healthcheck(argv, port: str, bootstrap: str = "") -> int:
+    env = {key: value for key, value in os.environ.items() if key != "ANONPIPE_BOOTSTRAP"}
+    env.update(ANONPIPE_METRICS_PORT=port, ANONPIPE_BOOTSTRAP=bootstrap)
     return subprocess.run(argv, env=env, capture_output=True, timeout=20).returncode
 
 
@@ -123,6 +137,21 @@ def test_healthcheck_passes_on_live_metrics_and_fails_when_down(instructions):
     finally:
         metrics.stop_metrics_servers()
     assert _run_healthcheck(argv, "0") == 0, "metrics disabled: nothing to probe"
+
+
+def test_healthcheck_fails_when_the_broker_is_unreachable(instructions):
+    argv = _healthcheck_command(instructions)
+    port = _free_port()
+    metrics.start_metrics_server(port, addr="127.0.0.1")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        broker = f"127.0.0.1:{listener.getsockname()[1]}"
+        try:
+            assert _run_healthcheck(argv, str(port), bootstrap=f"127.0.0.1:{_free_port()},{broker}") == 0
+            assert _run_healthcheck(argv, str(port), bootstrap=f"127.0.0.1:{_free_port()}") != 0
+        finally:
+            metrics.stop_metrics_servers()
 
 
 def test_hadolint_finds_nothing_in_the_worker_dockerfile():

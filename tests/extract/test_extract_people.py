@@ -142,7 +142,20 @@ def test_extract_from_the_lake_counts_people_as_the_recipient_can_link_them(tmp_
     assert report["transformation"]["event_hour"]["meaning"].startswith(("hour_of_day", "part_of_day",
                                                                           "original", "*"))
     page = (out / "report.html").read_text()
-    assert "people" in page and "re-keyed" in page and "Sample rows" in page
+    assert "people" in page and "re-keyed" in page and "Sample rows" in page and "trajectory" in page
+
+
+def test_event_level_lake_extract_carries_no_person_id_by_default(tmp_path):
+    build_lake_week(tmp_path / "data", people=120, days=1)
+    out = tmp_path / "partner"
+    result = CliRunner().invoke(extract_command, [
+        "--from-lake", str(tmp_path / "data"), "--columns", "app_platform,service", "--k", "3",
+        "--suppression", "0.2", "--out", str(out), "--progress", "off"])
+    assert result.exit_code == 0, result.output
+    assert list(pd.read_parquet(out / "extract.parquet").columns) == ["app_platform", "service"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["trajectories"] is None and report["rekey_key"] == "none"
+    assert "No person identifier is released" in (out / "report.html").read_text()
 
 
 def test_lake_errors_are_one_clear_line(tmp_path):
