@@ -16,6 +16,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/anonpipe demo --data-dir ./data/demo
+	$(BIN)/anonpipe report --data-dir ./data/demo --out ./data/demo/report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider

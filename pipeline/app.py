@@ -100,7 +100,7 @@ def create_app(settings: WorkerSettings, policy: CompiledPolicy, ring: KeyRing, 
                               erased=ErasedSubjects(settings.data_dir))
     if "kanon" in settings.stages:
         kanon_agent.register(app, topics, policy, stage_partitions, metrics,
-                             raw_partitions=kafka.raw_partitions or kafka.partitions)
+                             raw_partitions=kafka.raw_partitions or kafka.partitions, data_dir=settings.data_dir)
     if "lake" in settings.stages:
         sink.register(app, topics, settings.data_dir, metrics, lake_url=settings.lake_url,
                       flush_messages=settings.sink_flush_messages, flush_seconds=settings.sink_flush_seconds)

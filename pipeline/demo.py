@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -51,7 +52,17 @@ class Summary:
         ]
         if self.ephemeral_key:
             lines.append("  note: demo mode used an ephemeral key; pseudonyms are not reproducible across runs")
-        return "\n".join(lines)
+        return "\n".join(lines + ["", *self.next_steps()])
+
+    def next_steps(self) -> list[str]:
+        """The commands a newcomer runs after the demo, with this run's data dir filled in."""
+        data_dir = shlex.quote(str(self.data_dir))
+        return [
+            "next steps",
+            f"  anonpipe query --data-dir {data_dir} \"SELECT * FROM aggregates ORDER BY events DESC LIMIT 10\"",
+            f"  anonpipe report --data-dir {data_dir} --out {shlex.quote(str(self.data_dir / 'report.html'))}",
+            f"  ls {shlex.quote(str(self.data_dir / 'lake'))}   # Parquet: one folder per zone and day (docs/lake.md)",
+        ]
 
 
 def start_worker(bootstrap: str, data_dir: Path, *, policy: Path | None = None, keyring: Path | None = None,
@@ -132,20 +143,24 @@ def windows_released(data_dir: Path, partitions: int = 4) -> bool:
     return needed <= released
 
 
-def demo_policy(data_dir: Path, k: int | None) -> Path | None:
-    if k is None:
+def demo_policy(data_dir: Path, k: int | None, release: str | None = None) -> Path | None:
+    if k is None and release is None:
         return None
     from pipeline.policy.loader import DEFAULT_POLICY_PATH
     data = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
-    data["kanon"]["k"] = k
-    data["version"] = f"{data['version']}+k{k}"
+    if k is not None:
+        data["kanon"]["k"] = k
+        data["version"] = f"{data['version']}+k{k}"
+    if release is not None:
+        data["kanon"]["release"] = release
+        data["version"] = f"{data['version']}+{release}"
     path = data_dir / "demo-policy.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
 
 
 def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = None, k: int | None = None,
-             malformed: float = 0.02, seed: int = 7, timeout: float = 110.0) -> Summary:
+             malformed: float = 0.02, seed: int = 7, timeout: float = 110.0, release: str | None = None) -> Summary:
     started = time.monotonic()
     data_dir.mkdir(parents=True, exist_ok=True)
     if input_file is None:
@@ -157,7 +172,9 @@ def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = Non
                 handle.write(line + b"\n")
     from pipeline.publish import count_lines, publish_file
     events_in = count_lines(input_file)
-    policy = demo_policy(data_dir, k)
+    policy = demo_policy(data_dir, k, release)
+    released = (lambda: windows_released(data_dir)) if release in (None, "k_anonymity") else \
+        _dp_released(data_dir, policy)
     files_before = len(_all_files(data_dir))
     with EmbeddedBroker(log_path=data_dir / "logs" / "broker.log" if _mk(data_dir / "logs") else None) as broker:
         from pipeline.topics import ensure_topics
@@ -169,7 +186,7 @@ def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = Non
                      "every event to land in the lake or the DLQ", worker)
             far_future = int((dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)).timestamp() * 1000)
             send_watermark(broker.bootstrap, far_future)
-            wait_for(lambda: windows_released(data_dir), max(10.0, timeout - (time.monotonic() - started)),
+            wait_for(released, max(10.0, timeout - (time.monotonic() - started)),
                      "the open windows to close", worker)
         finally:
             stop_process(worker)
@@ -179,6 +196,14 @@ def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = Non
                    late_events=stats["late_events"], windows=stats["windows"],
                    files_written=len(_all_files(data_dir)) - files_before,
                    wall_seconds=time.monotonic() - started, data_dir=data_dir)
+
+
+def _dp_released(data_dir: Path, policy: Path):
+    """A DP release publishes no exact totals: wait for a stats row (or a refusal) per window and partition."""
+    from pipeline.dp.progress import windows_released as dp_windows_released
+    from pipeline.policy.loader import load_policy
+    config = load_policy(policy).policy.kanon
+    return lambda: dp_windows_released(data_dir, config, partitions=4)
 
 
 def _mk(path: Path) -> bool:

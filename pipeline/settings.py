@@ -85,7 +85,3 @@ class WorkerSettings:
     log_format: str = "text"
     log_level: str = "INFO"
     worker_id: str = field(default_factory=lambda: os.environ.get("HOSTNAME", "worker"))
-
-
-def env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(f"ANONPIPE_{name}", default)

@@ -79,6 +79,7 @@ def build_report(result: ExtractResult, context: dict) -> dict:
         "transformation": {
             dim.column: {"level": level, "height": dim.height, "hierarchy": dim.source,
                          "meaning": level_meaning(specs[dim.column], level, dim.height),
+                         "example": _example(result.released, dim.column),
                          "weight": dim.weight, "allowed_levels": [dim.min_level, dim.max_level],
                          **({"loss": result.qi_loss[dim.column]} if result.qi_loss else {})}
             for dim, level in zip(result.dimensions, search.levels)
@@ -112,6 +113,12 @@ def build_report(result: ExtractResult, context: dict) -> dict:
             "seconds": round(search.seconds, 4),
         },
     }
+
+
+def _example(released, column: str) -> str | None:
+    """The most frequent released label of a column, to show what its level looks like."""
+    counts = released[column].dropna().value_counts()
+    return str(counts.index[0]) if len(counts) else None
 
 
 def _e(value) -> str:
@@ -161,7 +168,8 @@ def render_html(report: dict, result: ExtractResult) -> str:
     warning_box = f"<div class='warn'><h2>Warnings</h2><ul>{warnings}</ul></div>" if warnings else ""
     attributes = _table(
         ["attribute", "released as", "level", "allowed levels", "weight", "information lost"],
-        [[col, t["meaning"], f"{t['level']} of {t['height']}", f"{t['allowed_levels'][0]}–{t['allowed_levels'][1]}",
+        [[col, t["meaning"] + (f", e.g. {t['example']}" if t.get("example") and t["level"] < t["height"] else ""),
+          f"{t['level']} of {t['height']}", f"{t['allowed_levels'][0]}–{t['allowed_levels'][1]}",
           f"{t['weight']:g}", f"{t['loss']:.1%}" if "loss" in t else "–"]
          for col, t in report["transformation"].items()],
     )

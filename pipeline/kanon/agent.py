@@ -24,6 +24,8 @@ from collections import defaultdict
 import orjson
 
 from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
+from pipeline.dp import stream as dp_stream
+from pipeline.dp.ledger import BudgetLedger
 from pipeline.kanon.core import link_people, pre_aggregate, release_window
 from pipeline.kanon.stats import late_table, release_tables, withhold
 from pipeline.kanon.state import KAnonState, parse_batch_id
@@ -43,6 +45,15 @@ async def deliver(topic, payload: bytes, batch_id: str) -> None:
     await pending
 
 
+def dp_ledger(config, policy_version: str, data_dir) -> BudgetLedger | None:
+    """The budget ledger of a DP release mode (None for k-anonymity, which spends no budget)."""
+    if config.release == "k_anonymity":
+        return None
+    if data_dir is None:
+        raise ValueError(f"kanon.release: {config.release} needs the data dir for its budget ledger")
+    return BudgetLedger(data_dir, config.dp.epsilon_per_period, config.dp.period, policy_version)
+
+
 def time_column(policy: CompiledPolicy) -> str:
     for op in policy.operators:
         if op.name == "time_bucket":
@@ -55,10 +66,13 @@ def control_message(watermark_ms: int) -> bytes:
     return orjson.dumps({"watermark_ms": int(watermark_ms)})
 
 
-def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None, raw_partitions: int | None = None) -> None:
-    """`partitions`: of the pseudonymized topic (and so of the table); `raw_partitions`: the watermark's sources."""
+def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None, raw_partitions: int | None = None,
+             data_dir=None) -> None:
+    """`partitions`: of the pseudonymized topic (and so of the table); `raw_partitions`: the watermark's sources;
+    `data_dir`: where a DP release (`kanon.release: dp | both`) keeps its budget ledger."""
     metrics = metrics or PipelineMetrics()
     config = policy.policy.kanon
+    ledger = dp_ledger(config, policy.version, data_dir)
     size_ms = config.window.size_seconds * 1000
     grace_ms = config.window.grace_seconds * 1000
     time_col = time_column(policy)
@@ -77,20 +91,28 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
             if window + size_ms + grace_ms > watermark:
                 break
             cells, offsets = state.take_window(partition, window)
-            by_value: dict[str, dict] = defaultdict(dict)
-            for cell, cell_state in link_people(cells).items():
-                by_value[cell[0]][cell] = cell_state
-            releases = [release_window(group, config) for _, group in sorted(by_value.items())]
-            aggregates, stats = release_tables(window, releases, config, policy.version, partition)
             batch = f"w{window}-p{partition:03d}"
-            if aggregates.num_rows:
+            if ledger is None:
+                by_value: dict[str, dict] = defaultdict(dict)
+                for cell, cell_state in link_people(cells).items():
+                    by_value[cell[0]][cell] = cell_state
+                releases = [release_window(group, config) for _, group in sorted(by_value.items())]
+                aggregates, stats = release_tables(window, releases, config, policy.version, partition)
+                metrics.record_release(stats)
+                stats = withhold(stats, config.k)
+            else:  # DP: charged to the ledger first; None when the period's budget is spent (logged there)
+                released = dp_stream.release_window(window, cells, config, policy.version, partition, partitions,
+                                                    ledger)  # links people itself
+                aggregates, stats = released.aggregates, released.stats
+            if aggregates is not None and aggregates.num_rows:
                 await deliver(topics.aggregates, encode_table(aggregates), f"agg-{batch}")
-            await deliver(topics.window_stats, encode_table(withhold(stats, config.k)), f"stats-{batch}")
-            metrics.record_release(stats)
+            if stats is not None:
+                await deliver(topics.window_stats, encode_table(stats), f"stats-{batch}")
             closed = max(closed, window + size_ms)
             state.finish_release(partition, window, offsets, closed,
                                  forget_before_ms=window - RELEASED_WINDOWS_REMEMBERED * size_ms)
-            log.info("released window %s partition %d: %d cells published", window, partition, aggregates.num_rows)
+            log.info("released window %s partition %d: %d cells published", window, partition,
+                     aggregates.num_rows if aggregates is not None else 0)
 
     @app.agent(topics.pseudonymized, name="kanon")
     async def kanon(stream):

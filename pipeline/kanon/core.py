@@ -48,6 +48,7 @@ class CellState:
     events: int = 0
     subjects: set[Hashable] = field(default_factory=set)
     sensitive: set[tuple] = field(default_factory=set)
+    counts: dict[Hashable, int] = field(default_factory=dict)  # events per identity/person: only for a DP release
 
 
 @dataclass
@@ -68,11 +69,6 @@ class WindowRelease:
     suppressed_subjects: int
     people: set[int] = field(default_factory=set)  # everyone in this group of cells (for the stats row)
     suppressed_people: set[int] = field(default_factory=set)
-
-
-def window_start_ms(times_ms, size_ms: int):
-    """Start of the tumbling window holding each time (an int, or an array/Series of them)."""
-    return (times_ms // size_ms) * size_ms
 
 
 def _strings(table: pa.Table, name: str) -> list[str]:
@@ -97,6 +93,7 @@ def pre_aggregate(table: pa.Table, config: KAnonSection, time_column: str) -> di
     columns = [_strings(table, config.partition_column)] + [_strings(table, q) for q in config.cell_attributes]
     sensitive = _strings(table, config.sensitive_column) if config.sensitive_column else None
     out: dict[tuple[int, Cell], CellState] = {}
+    per_subject = config.release != "k_anonymity"  # DP bounding needs each person's events per cell
     for i, (window, identity, *cell) in enumerate(zip(windows, identities(table, config), *columns)):
         if identity is None:
             continue  # no person to count: cannot contribute to k (the schema requires a device id, so rare)
@@ -108,6 +105,8 @@ def pre_aggregate(table: pa.Table, config: KAnonSection, time_column: str) -> di
         state.subjects.add(identity)
         if sensitive is not None:
             state.sensitive.add((identity, sensitive[i]))
+        if per_subject:
+            state.counts[identity] = state.counts.get(identity, 0) + 1
     return out
 
 
@@ -127,8 +126,16 @@ def link_people(cells: dict[Cell, CellState]) -> dict[Cell, CellState]:
     person = subject_ids([list(column) for column in zip(*padded)]).tolist()
     index = {identity: person[i] for i, identity in enumerate(distinct)}
     return {cell: CellState(state.events, {index[i] for i in state.subjects},
-                            {(index[i], value) for i, value in state.sensitive})
+                            {(index[i], value) for i, value in state.sensitive}, _person_counts(state.counts, index))
             for cell, state in cells.items()}
+
+
+def _person_counts(counts: dict, index: dict) -> dict:
+    """Events per person from events per identity (several identities of one person add up)."""
+    out: dict = {}
+    for identity, count in counts.items():
+        out[index[identity]] = out.get(index[identity], 0) + count
+    return out
 
 
 def _passing(states: list[CellState], models) -> np.ndarray:

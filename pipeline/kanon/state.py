@@ -117,12 +117,19 @@ class KAnonState:
             return  # replayed batch: already counted
         ids: dict = {}
         cells = {}
+        counts = {}  # DP modes only: events per identity, as [id, events] pairs per cell
         for cell, update in updates.items():
             entry = [update.events, sorted(ids.setdefault(i, len(ids)) for i in update.subjects)]
             if update.sensitive:
                 entry.append(sorted([ids.setdefault(i, len(ids)), value] for i, value in update.sensitive))
-            cells[orjson.dumps(list(cell)).decode()] = entry
-        self.table[key] = orjson.dumps({"ids": list(ids), "cells": cells})
+            encoded = orjson.dumps(list(cell)).decode()
+            cells[encoded] = entry
+            if update.counts:
+                counts[encoded] = sorted([ids[i], n] for i, n in update.counts.items())
+        record = {"ids": list(ids), "cells": cells}
+        if counts:
+            record["counts"] = counts
+        self.table[key] = orjson.dumps(record)
         keys.add(key)
 
     def has_batch(self, partition: int, window: int, source: str, offset: int) -> bool:
@@ -171,6 +178,10 @@ class KAnonState:
                     current.events += entry[0]
                     current.subjects.update(subjects)
                     current.sensitive.update(sensitive)
+            for encoded, pairs in value.get("counts", {}).items():
+                counts = cells[tuple(orjson.loads(encoded))].counts
+                for i, n in pairs:
+                    counts[ids[i]] = counts.get(ids[i], 0) + n
             if key.startswith(b"d|"):
                 _, _, _, source, order = key.decode().split("|")
                 applied = {source: int(order)}

@@ -31,7 +31,9 @@ def aggregate_schema(config: KAnonSection) -> pa.Schema:
          pa.field(config.partition_column, pa.string())]
         + [pa.field(q, pa.string()) for q in qis] + [pa.field(f"{q}_level", pa.int8()) for q in qis]
         + [pa.field("events", pa.int64()), pa.field("users", pa.int64()), pa.field("k", pa.int32()),
-           pa.field("policy_version", pa.string()), pa.field("event_date", pa.string())])
+           pa.field("policy_version", pa.string()), pa.field("event_date", pa.string())]
+        # which release made the row; ± of the 95 % interval of noisy counts (null: exact k-anonymous counts)
+        + [pa.field("release", pa.string()), pa.field("events_ci95", pa.int64()), pa.field("users_ci95", pa.int64())])
 
 
 STATS_SCHEMA = pa.schema([
@@ -65,7 +67,8 @@ def release_tables(window_ms: int, releases: list, config: KAnonSection, policy_
     for i, q in enumerate(qis):
         columns[f"{q}_level"] = [r.levels[i] for r in rows]
     columns.update(events=[r.events for r in rows], users=[r.subjects for r in rows], k=[config.k] * len(rows),
-                   policy_version=[policy_version] * len(rows), event_date=[_date(window_ms)] * len(rows))
+                   policy_version=[policy_version] * len(rows), event_date=[_date(window_ms)] * len(rows),
+                   release=["k_anonymity"] * len(rows), events_ci95=[None] * len(rows), users_ci95=[None] * len(rows))
     aggregates = pa.table(columns, schema=aggregate_schema(config))
     people = set().union(*(r.people for r in releases)) if releases else set()
     suppressed = set().union(*(r.suppressed_people for r in releases)) if releases else set()

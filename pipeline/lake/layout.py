@@ -17,12 +17,11 @@ AUDIT = "audit"
 # Zones an analyst without access to per-person rows may read: only k-anonymous releases and window statistics.
 SHAREABLE_ZONES = (AGGREGATES, WINDOW_STATS, PEOPLE)
 RESTRICTED_ZONES = (PSEUDONYMIZED,)
+# Erasure caps a linked person at this many distinct user, device and cookie identifiers per key epoch (here, not
+# in person.py, so that the CLI can show it without importing numpy and pyarrow).
+DEFAULT_MAX_COMPONENT = 20
 # Batch ids come from source offsets (e.g. "r003-0000000000000012345-p1"); only these chars reach file names.
 _SAFE_BATCH_ID = re.compile(r"^[A-Za-z0-9_.-]{1,160}$")
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("ANONPIPE_DATA_DIR", "./data"))
 
 
 def zone_dir(data_dir: str | os.PathLike, zone: str) -> Path:

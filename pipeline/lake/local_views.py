@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
-from pipeline.hierarchies.districts import DistrictMap, load_districts
 from pipeline.policy.model import Policy
 
 GENERALIZED = "*"
@@ -27,9 +26,13 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def policy_districts(policy: Policy) -> DistrictMap | None:
+def policy_districts(policy: Policy):
+    """The policy's DistrictMap, or None (imported only then: `anonpipe query` stays quick to start)."""
     section = policy.districts
-    return None if section is None else load_districts(section.geojson, section.name_property, section.city)
+    if section is None:
+        return None
+    from pipeline.hierarchies.districts import load_districts
+    return load_districts(section.geojson, section.name_property, section.city)
 
 
 def _local(column: str, zone: str) -> str:
@@ -42,8 +45,7 @@ def _views(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
 
 
-def add_local_views(con: duckdb.DuckDBPyConnection, policy: Policy,
-                    districts: DistrictMap | None = None) -> list[str]:
+def add_local_views(con: duckdb.DuckDBPyConnection, policy: Policy, districts=None) -> list[str]:
     """Create the local views for the zones present; returns their names. `districts` defaults to the policy's."""
     ZoneInfo(policy.timezone)  # validated when the policy loaded; fails loudly here if not
     present = _views(con)

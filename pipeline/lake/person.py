@@ -24,13 +24,13 @@ import pyarrow.parquet as pq
 from pipeline.common.columns import KEY_ID_COLUMN
 from pipeline.keys.pseudonym import pseudonym
 from pipeline.keys.ring import KeyRing
-from pipeline.lake.layout import PSEUDONYMIZED, zone_dir
+from pipeline.lake.layout import DEFAULT_MAX_COMPONENT, PSEUDONYMIZED, zone_dir
 from pipeline.linkage import components
 
 
-# Erasure caps a linked person at this many distinct user, device and cookie identifiers per key epoch.
-DEFAULT_MAX_COMPONENT = 20
 UNCAPPED_FIELDS = frozenset({"session_id"})
+# Keyed-HMAC fields that identify an event, not a person: never linked or matched.
+NOT_PERSON_FIELDS = frozenset({"event_id"})
 
 
 class PersonError(ValueError):
@@ -146,6 +146,7 @@ def resolve(sources: list[ZoneSource], ring: KeyRing, identifiers: Mapping[str, 
     """The person's pseudonyms in every source, linked per key epoch, capped (see the module docstring)."""
     if not identifiers:
         raise PersonError("give at least one identifier")
+    fields = {name: spec for name, spec in fields.items() if name not in NOT_PERSON_FIELDS}
     person = Person(seeds=seeds(ring, identifiers, fields), keys_checked=[k.key_id for k in ring.held_keys()])
     person.pseudonyms = {k: {c: set(v) for c, v in cols.items()} for k, cols in person.seeds.items()}
     columns = [column for column, _ in fields.values()]

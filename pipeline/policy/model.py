@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipeline.keys.ring import PERIODS
+from pipeline.keys.epochs import PERIODS
 
 
 class Strict(BaseModel):

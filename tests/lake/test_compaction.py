@@ -23,7 +23,7 @@ from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED
 from pipeline.lake.writer import write_batch
 
 from .conftest import DAYS
-from .helpers import read_files, read_zone, row_fingerprints
+from .lake_support import read_files, read_zone, row_fingerprints
 from .synthetic import pseudonymized_table
 
 DAY = DAYS[0]

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from operator_helpers import T1, T2, run, two_epoch_ring
+from operators_support import T1, T2, run, two_epoch_ring
 
 from pipeline.generate import iin_check_digit
 from pipeline.keys.pseudonym import pseudonym

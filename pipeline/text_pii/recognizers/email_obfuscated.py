@@ -25,6 +25,9 @@ _SPLIT_AT = regex.compile(_AT, regex.IGNORECASE)
 TOP_LEVEL_DOMAINS = frozenset(
     "kz ru com net org info biz io me edu gov ua by kg uz tj am az ge tr de uk us рф қаз каз su pro online site "
     "ai app dev co cc tv".split()
+) | frozenset(
+    # Spelled in Cyrillic after "точка": "inbox точка ру".
+    "ру ком кз нет орг".split()
 )
 
 

@@ -14,6 +14,7 @@ from presidio_analyzer.predefined_recognizers import IpRecognizer
 
 from .address import AddressRecognizer
 from .card import CardRecognizer
+from .checksum import only_digits
 from .direct import DirectRecognizer
 from .email import OfflineEmailRecognizer
 from .email_obfuscated import ObfuscatedEmailRecognizer
@@ -54,6 +55,7 @@ CANONICAL_FORMS: dict[str, Callable[[str], str]] = {
     "as_is": lambda value: value,
     "lowercase": lambda value: value.lower(),
     "phone": canonical_phone,
+    "digits": only_digits,
     # Words in one case and one spacing, so "Иванов  И.И." and "иванов и.и." pseudonymize alike.
     "words": lambda value: " ".join(value.lower().split()),
 }
