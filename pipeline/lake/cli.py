@@ -209,7 +209,7 @@ def query_command(sql, data_dir, fmt, out, max_rows, zone):
               help="HTML file to write (self-contained: data, charts and script inlined).")
 @click.option("--lang", type=click.Choice(["ru", "kk", "en"]), default="ru", show_default=True,
               help="Labels: Russian, Kazakh or English.")
-@click.option("--days", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("--last-days", "days", type=click.IntRange(min=1), default=None, metavar="N",
               help="Only the last N local days (default: all).")
 @policy_option(help="Policy YAML (time zone, districts; default: the packaged policy).")
 @_one_line_errors
@@ -226,9 +226,9 @@ def report_command(data_dir, out, lang, days, policy_path):
 # ---- release-people ---------------------------------------------------------------------------------------
 @click.command("release-people")
 @data_dir_option()
-@click.option("--period", "periods", multiple=True, type=click.Choice(["day", "month"]),
-              help="day and/or month (default: both, days first)")
-@click.option("--stage-partitions", type=click.IntRange(min=1), envvar="ANONPIPE_PARTITIONS", default=4,
+@click.option("--only", "periods", multiple=True, type=click.Choice(["day", "month"]),
+              help="Release only days or only months (default: both, days first).")
+@option("--stage-partitions", type=click.IntRange(min=1), envvar="ANONPIPE_PARTITIONS", default=4,
               show_default=True, help="Partitions of telemetry.pseudonymized (which hour rows each event type has).")
 @policy_option(help="Policy YAML (k, time zone, districts; default: the packaged policy).")
 @_one_line_errors

@@ -21,7 +21,7 @@ from pipeline.lake.cli import report_command
 from pipeline.lake.layout import AGGREGATES, PEOPLE, PSEUDONYMIZED, zone_dir
 
 from .browser import DashboardDom, dump_dom, screenshot
-from .helpers import read_zone
+from .lake_support import read_zone
 from .week_lake import GEOJSON, week_lake  # noqa: F401 - the fixture
 
 ZONE = "Asia/Almaty"
