@@ -21,7 +21,7 @@ from pipeline.kanon.core import Cell, CellState
 from pipeline.kanon.stats import STATS_SCHEMA, aggregate_schema
 from pipeline.linkage import subject_ids
 from pipeline.policy.model import KAnonSection
-from pipeline.pseudonymize.agent import partition_for
+from pipeline.pseudonymize.batch import partition_for
 
 
 @dataclass

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -127,9 +129,6 @@ def retention_command(data_dir, policy_path, today, dry_run):
 @_one_line_errors
 def maintain_command(data_dir, policy_path, interval, once, no_compact, metrics_port):
     """Apply retention, compaction and zone permissions now and then every --interval seconds (a service)."""
-    import signal
-    import threading
-
     from pipeline.lake.maintain import run_cycle, run_forever
     from pipeline.lake.retention import load_retention
     if once:

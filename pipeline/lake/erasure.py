@@ -7,6 +7,7 @@ key still held, with a component-size cap). Files without the person's rows stay
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -115,7 +116,6 @@ def _mentions(line: bytes, quoted: list[bytes]) -> bool:
         entry = json.loads(line)
         raw = entry.get("raw", "") if isinstance(entry, dict) else ""
         if isinstance(entry, dict) and entry.get("raw_encoding") == "base64":
-            import base64
             raw = base64.b64decode(raw).decode("utf-8", "replace")
         text = json.dumps(raw) + raw  # the raw event as stored (escaped) and as sent
     except (ValueError, TypeError):
