@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -182,6 +183,13 @@ class DistrictsSection(Strict):
                          "district; a relative path is taken from the working directory")
     name_property: str = Field("name", description="feature property holding the district name")
     city: str = Field("city", min_length=1, description="label of the level above the districts")
+
+    @field_validator("geojson")
+    @classmethod
+    def _file_exists(cls, path: str) -> str:
+        if not Path(path).is_file():
+            raise ValueError(f"districts file {path} does not exist")
+        return path
 
 
 class Policy(Strict):

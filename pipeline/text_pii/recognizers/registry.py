@@ -18,6 +18,7 @@ from .checksum import only_digits
 from .direct import DirectRecognizer
 from .email import OfflineEmailRecognizer
 from .email_obfuscated import ObfuscatedEmailRecognizer
+from .id_document import IdDocumentRecognizer
 from .kz_bin import KzBinRecognizer
 from .kz_iban import KzIbanRecognizer
 from .kz_iin import KzIinRecognizer
@@ -49,6 +50,7 @@ DIRECT_CLASSES: dict[str, type[DirectRecognizer]] = {
     "person_name": PersonNameRecognizer,
     "address": AddressRecognizer,
     "vehicle_plate": VehiclePlateRecognizer,
+    "id_document": IdDocumentRecognizer,
 }
 
 CANONICAL_FORMS: dict[str, Callable[[str], str]] = {
