@@ -32,7 +32,11 @@ _STRONG_TRIGGER = re.compile(
     re.IGNORECASE,
 )
 _WEAK_TRIGGER = re.compile(r"(?<!\w)(?:с\s+уважением|құрметпен|обращается|жительница|житель|фамилия|имя|отчество|"
-                           r"зовут|тегі|есімі)\s*[:,\-]?\s*",
+                           r"зовут|тегі|есімі|"
+                           # family and neighbours: "Сын Данияр", "соседка Айгуль", "ұлым Ерасыл"
+                           r"сын|сына|сыну|дочь|дочери|дочка|муж|мужа|жена|жены|мама|мамы|мать|матери|отец|отца|"
+                           r"папа|сосед|соседа|соседка|соседки|внук|внучка|брат|брата|сестра|сестры|ұлым|қызым|"
+                           r"әкем|анам|көршім)\s*[:,\-]?\s*",
                            re.IGNORECASE)
 # Street keywords: "ул. Абая", "проспект Кабанбай батыра", "Кенесары көшесі" name streets, not people.
 _STREET_BEFORE = re.compile(r"(?<!\w)(?:ул|улица|улице|улицы|пр|пр-т|пр-кт|проспект\w*|мкр|микрорайон\w*|пер|переулок\w*|"
@@ -206,7 +210,10 @@ class PersonNameRecognizer(DirectRecognizer):
                 span = token.start, token.end
             if span is not None:
                 found.append(span)
-            i = j
+                i = j
+                continue
+            # A trigger inside the chain ("Сын Данияр"): the words after it get their turn.
+            i = next((k for k in range(i + 1, j) if tokens[k].start in trigger_ends), j)
         return found
 
     def _contact_name(self, text: str, token: _Token) -> bool:
