@@ -299,12 +299,25 @@ def id_document(rng, language="ru"):
                   lambda t: t.add(lead).pii("ID_DOCUMENT", written, digits=number))
 
 
+def mixed(rng, language="ru"):
+    """Two or three of the forms above in one appeal, with an appeal number between them (precision in PII texts)."""
+    parts = [rng.choice([name_intro, mobile_layouts, iin_separated, address_ru, email_obfuscated, vehicle_plate,
+                         name_full, mobile_unprefixed, landline_kz, id_document])(rng) for _ in range(rng.choice([2, 3]))]
+    text, entities = "", []
+    for index, part in enumerate(parts):
+        if index:
+            text += rng.choice([" ", " Заявка № %d. " % rng.randrange(10**5, 10**9), " Обращение %d. " % rng.randrange(10**6, 10**9)])
+        entities += [{**e, "start": e["start"] + len(text), "end": e["end"] + len(text)} for e in part["entities"]]
+        text += part["text"]
+    return {"form": "mixed", "language": language, "text": text, "entities": entities}
+
+
 FORMS = {
     "iin_separated": iin_separated, "bin_separated": bin_separated, "mobile_layouts": mobile_layouts,
     "mobile_unicode": mobile_unicode, "mobile_unprefixed": mobile_unprefixed, "landline_kz": landline_kz,
     "phone_foreign": phone_foreign, "kazakh_context": kazakh_context, "email_obfuscated": email_obfuscated,
     "name_full": name_full, "name_initials": name_initials, "name_intro": name_intro, "address_ru": address_ru,
-    "address_kk": address_kk, "vehicle_plate": vehicle_plate, "id_document": id_document,
+    "address_kk": address_kk, "vehicle_plate": vehicle_plate, "id_document": id_document, "mixed": mixed,
 }
 
 # ---------------------------------------------------------------- clean city-service texts (must stay unchanged)
