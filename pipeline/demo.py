@@ -187,7 +187,7 @@ def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = Non
         ensure_topics(broker.bootstrap, 4)
         worker = start_worker(broker.bootstrap, data_dir, policy=policy)
         try:
-            publish_file(input_file, broker.bootstrap, progress=sys.stderr.isatty())
+            publish_file(input_file, broker.bootstrap)
             earlier_runs = pseudonymized_before + dlq_before
             wait_for(lambda: accounted(data_dir, events_in, earlier_runs), timeout - (time.monotonic() - started),
                      "every event to land in the lake or the DLQ", worker)

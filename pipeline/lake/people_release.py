@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
+from pipeline.common.columns import POLICY_VERSION_COLUMN
 from pipeline.kanon.hierarchy import UNKNOWN
 from pipeline.kanon.periods import ANY, DEFAULT_GROUPINGS, PeopleRow, hourly_scope, release_period, scope_people
 from pipeline.lake.local_views import policy_districts
@@ -208,7 +209,7 @@ class PeopleRelease:
                             ("period_begin", pa.timestamp("ms", tz="UTC")), ("period_end", pa.timestamp("ms", tz="UTC"))]
                            + [(a, pa.string()) for a in self.attributes]
                            + [("people", pa.int64()), ("k", pa.int32()), ("timezone", pa.string()),
-                              ("policy_version", pa.string())])
+                              (POLICY_VERSION_COLUMN, pa.string())])
         write_partition_file(self.data_dir, PEOPLE, local_start.isoformat(), f"people-{period}-{local_start}.parquet",
                              pa.table(columns, schema=schema))
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 import yaml
 from pydantic import ValidationError
 
+from pipeline.common.columns import KEY_ID_COLUMN, POLICY_VERSION_COLUMN
 from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
 from pipeline.operators.base import Operator
 from pipeline.operators.registry import operator_class
@@ -17,7 +18,7 @@ from pipeline.policy.model import Policy
 from pipeline.policy.reads import ReadPlan, read_plan
 
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent / "default.yaml"
-PROVENANCE_FIELDS = [pa.field("policy_version", pa.string()), pa.field("key_id", pa.string())]
+PROVENANCE_FIELDS = [pa.field(POLICY_VERSION_COLUMN, pa.string()), pa.field(KEY_ID_COLUMN, pa.string())]
 
 
 class PolicyError(ValueError):

@@ -87,7 +87,8 @@ def default_text(info: FieldInfo) -> str:
 
 
 def _yaml(value) -> str:
-    text = yaml.safe_dump(to_jsonable_python(value), default_flow_style=True, allow_unicode=True, sort_keys=False, width=10_000).strip()
+    text = yaml.safe_dump(to_jsonable_python(value), default_flow_style=True, allow_unicode=True, sort_keys=False,
+                          width=10_000).strip()
     text = text.removesuffix("\n...").removesuffix("...").strip()
     return _cell(text)
 
