@@ -217,7 +217,7 @@ def _configure_logging(fmt: str, level: str, secrets=()) -> None:
 def main() -> None:
     """Entry point: known failures become one `anonpipe: error: …` line and exit code 2, not a traceback."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="anonpipe", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
