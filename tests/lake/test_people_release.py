@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from pipeline.hierarchies.districts import load_districts
+from pipeline.common.districts import DistrictsError, load_districts
 from pipeline.kanon import periods
 from pipeline.lake.layout import AGGREGATES, PEOPLE, PSEUDONYMIZED, WINDOW_STATS, zone_dir
 from pipeline.lake.people_release import release_people

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from pipeline.hierarchies.districts import load_districts
+from pipeline.common.districts import DistrictsError, load_districts
 from pipeline.lake.cli import report_command
 from pipeline.lake.layout import AGGREGATES, PEOPLE, PSEUDONYMIZED, zone_dir
 
@@ -51,7 +51,7 @@ def sql_view(data_dir: Path) -> duckdb.DuckDBPyConnection:
     cells = [c for (c,) in con.execute(f"SELECT DISTINCT geo_h3 FROM read_parquet('{glob}')").fetchall()]
     districts = load_districts(GEOJSON, city="Astana (synthetic)")
     con.register("cell_district", pa.table({"geo_h3": cells, "district": [
-        c if c in ("*", "unknown") else districts.district_of(c) for c in cells]}))
+        c if c in ("*", "unknown") else (districts.district_of(c) or c) for c in cells]}))
     con.execute(f"""CREATE VIEW a AS SELECT *, strftime(timezone('{ZONE}', window_start), '%Y-%m-%d') AS day,
         hour(timezone('{ZONE}', window_start)) AS h, isodow(timezone('{ZONE}', window_start)) AS w,
         coalesce(service, 'unknown') AS svc FROM read_parquet('{glob}') JOIN cell_district USING (geo_h3)""")
