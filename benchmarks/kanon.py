@@ -21,7 +21,7 @@ from pipeline.kanon.core import CellState, link_people, pre_aggregate, release_w
 from pipeline.keys.ring import ephemeral_ring
 from pipeline.linkage import subject_ids
 from pipeline.policy.loader import load_policy
-from pipeline.pseudonymize.agent import partition_for
+from pipeline.pseudonymize.batch import partition_for
 from pipeline.pseudonymize.core import pseudonymize_batch
 from pipeline.validate.core import validate_batch
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -19,7 +22,7 @@ from pipeline.settings import STAGES
 # which import what they run (the worker, pandas, DuckDB, matplotlib…) inside the command bodies.
 
 # Failures whose messages are written for the operator: one `anonpipe: error:` line and exit code 2.
-KNOWN_ERRORS = (("pipeline.policy.loader", "PolicyError"), ("pipeline.keys.ring", "KeyRingError"),
+KNOWN_ERRORS = (("pipeline.policy.source", "PolicyError"), ("pipeline.keys.ring", "KeyRingError"),
                 ("pipeline.common.errors", "BrokerError"), ("pipeline.worker", "StartupError"),
                 ("pipeline.demo", "DemoError"))
 
@@ -47,9 +50,6 @@ def broker(port: int, host: str) -> None:
 
     SIGTERM or SIGINT (Ctrl-C) stops the broker and waits for it before exiting 0.
     """
-    import signal
-    import threading
-
     from pipeline.broker import EmbeddedBroker
     from pipeline.common.errors import BrokerError
     # Handlers first: a signal during start-up must still stop the child (Tansu runs in its own session, so a
@@ -88,6 +88,11 @@ def broker(port: int, host: str) -> None:
         show_default=True, help="A lake sink writes a file after this many messages …")
 @option("--sink-flush-seconds", envvar="ANONPIPE_SINK_FLUSH_SECONDS", type=click.FloatRange(min=0.05), default=2.0,
         show_default=True, help="… or after this many seconds.")
+@option("--ingest-batch-messages", envvar="ANONPIPE_INGEST_BATCH_MESSAGES", type=click.IntRange(min=1),
+        default=5000, show_default=True, help="The ingest stage validates and pseudonymizes up to this many raw "
+                                              "messages at once …")
+@option("--ingest-batch-wait", envvar="ANONPIPE_INGEST_BATCH_WAIT", type=click.FloatRange(min=0.0), default=0.1,
+        show_default=True, help="… waiting at most this many seconds for more once the first arrived.")
 @option("--web-port", envvar="ANONPIPE_WEB_PORT", type=click.IntRange(min=0), default=0, show_default=True,
         help="Port of faust's web server (0: off).")
 @metrics_port_option()
@@ -107,9 +112,9 @@ def broker(port: int, host: str) -> None:
 @option("--ssl-cafile", envvar="ANONPIPE_SSL_CAFILE", type=FILE, default=None, metavar="FILE",
         help="CA bundle that signs the brokers' certificates.")
 def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions, replication_factor, embedded,
-           broker_wait, demo, stages, sink_flush_messages, sink_flush_seconds, web_port, metrics_port, worker_id,
-           log_format, log_level, security_protocol, sasl_mechanism, sasl_username, sasl_password,
-           ssl_cafile) -> None:
+           broker_wait, demo, stages, sink_flush_messages, sink_flush_seconds, ingest_batch_messages,
+           ingest_batch_wait, web_port, metrics_port, worker_id, log_format, log_level, security_protocol,
+           sasl_mechanism, sasl_username, sasl_password, ssl_cafile) -> None:
     """Run a pipeline worker (all stages unless --stages; scale out by starting more with the same stages)."""
     from pipeline.settings import KafkaSettings, WorkerSettings
     from pipeline.worker import run_worker
@@ -122,7 +127,8 @@ def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions,
         data_dir=data_dir, lake_url=lake_url, policy_path=_text(policy_path), keyring_path=_text(keyring_path),
         demo=demo, web_port=web_port, metrics_port=metrics_port, log_format=log_format, log_level=log_level,
         broker_wait=broker_wait, stages=stages, sink_flush_messages=sink_flush_messages,
-        sink_flush_seconds=sink_flush_seconds)
+        sink_flush_seconds=sink_flush_seconds,
+        ingest_batch_messages=ingest_batch_messages, ingest_batch_wait=ingest_batch_wait)
     if worker_id:
         settings.worker_id = worker_id
     run_worker(settings)
@@ -188,8 +194,6 @@ def demo(count, input_file, data_dir, k, release, malformed, seed) -> None:
               help="Advance the event-time watermark to this UTC time (default: far future = close all).")
 def close_windows(bootstrap: str, at) -> None:
     """Advance every partition's watermark so open windows are released (end of a finite run or a backfill)."""
-    import datetime as dt
-
     from pipeline.demo import send_watermark
     moment = at.replace(tzinfo=dt.timezone.utc) if at else dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)
     send_watermark(bootstrap, int(moment.timestamp() * 1000))
@@ -213,7 +217,7 @@ def _configure_logging(fmt: str, level: str, secrets=()) -> None:
 def main() -> None:
     """Entry point: known failures become one `anonpipe: error: …` line and exit code 2, not a traceback."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="anonpipe", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from pipeline.dp.ledger import REFUSED, read_ledger
 from pipeline.lake.counts import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, parquet_files, read_zone, zone_rows
 from pipeline.policy.model import KAnonSection
-from pipeline.pseudonymize.agent import partition_for
+from pipeline.pseudonymize.batch import partition_for
 
 
 def expected_releases(data_dir: Path, config: KAnonSection, partitions: int) -> set[tuple[int, int]]:

@@ -4,7 +4,8 @@ A release first waits until its outputs are acknowledged by the broker and only 
 a crash in between re-releases the same rows under the same batch ids (idempotent), never loses them. A window is
 final once due (end + grace behind the watermark): events reaching it later are late, also while a crashed
 release is pending, so the re-release is identical (KAnonState.absorb). A replayed batch that reaches an already
-released window is recognized (the `rel|` record) and not counted again, not even as late.
+released window is recognized (the `rel|` record) and not counted again, not even as late. Replays are recognised
+by the source positions of their rows (pipeline/common/positions.py), however the ingest stage batched them.
 
 People are linked (pipeline/linkage.py) over the whole window of the stage partition at release. Window stats go
 out with every count that would cover fewer than k people withheld (pipeline/kanon/stats.py); the exact figures
@@ -18,6 +19,7 @@ until it does, or until a control message advances the watermark (`anonpipe clos
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 
@@ -28,7 +30,7 @@ from pipeline.dp import stream as dp_stream
 from pipeline.dp.ledger import BudgetLedger
 from pipeline.kanon.core import link_people, pre_aggregate, release_window
 from pipeline.kanon.stats import late_table, release_tables, withhold
-from pipeline.kanon.state import KAnonState, parse_batch_id
+from pipeline.kanon.state import KAnonState, batch_source
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
 
@@ -43,6 +45,12 @@ async def deliver(topic, payload: bytes, batch_id: str) -> None:
     """Send now (not attached to the source event) and wait for the broker's acknowledgement."""
     pending = await topic.send(value=payload, headers=[(HEADER_BATCH_ID, batch_id.encode())], force=True)
     await pending
+
+
+def release_digest(counted: dict, policy_version: str) -> str:
+    """Short digest of the positions a release counted and the policy version that made it."""
+    text = policy_version + "|" + "|".join(f"{stream}:{list(ranges)}" for stream, ranges in sorted(counted.items()))
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
 def dp_ledger(config, policy_version: str, data_dir) -> BudgetLedger | None:
@@ -81,6 +89,12 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
     app.on_partitions_revoked.connect(state.reset)
     app.on_partitions_assigned.connect(state.reset)
 
+    def aggregate(rows) -> dict[int, dict]:
+        by_window: dict[int, dict] = defaultdict(dict)
+        for (window, cell), update in pre_aggregate(rows, config, time_col).items():
+            by_window[window][cell] = update
+        return by_window
+
     async def release_due(partition: int) -> None:
         if state.drop_released_leftovers(partition, size_ms):
             log.warning("partition %d: discarded leftover cells of already released windows (crash recovery)",
@@ -91,7 +105,9 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
             if window + size_ms + grace_ms > watermark:
                 break
             cells, offsets = state.take_window(partition, window)
-            batch = f"w{window}-p{partition:03d}"
+            # Named by what the release counted (and the policy): a re-release after a crash repeats the same ids,
+            # a window of another run, topic incarnation or policy version never collides with this one.
+            batch = f"w{window}-p{partition:03d}-{release_digest(offsets, policy.version)}"
             if ledger is None:
                 by_value: dict[str, dict] = defaultdict(dict)
                 for cell, cell_state in link_people(cells).items():
@@ -123,21 +139,20 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
                 await release_due(partition)
                 continue
             batch_id = (header(event.headers, HEADER_BATCH_ID) or b"").decode()
-            source, offset = parse_batch_id(batch_id, event.message.offset)
             batch = decode_table(event.value)
             if batch.num_rows == 0:
                 continue
+            stream, source, lo, hi, positions = batch_source(batch_id, batch, event.message.offset)
             with metrics.time_batch("kanon"):
-                by_window: dict[int, dict] = defaultdict(dict)
-                for (window, cell), update in pre_aggregate(batch, config, time_col).items():
-                    by_window[window][cell] = update
-                late = state.absorb(partition, by_window, source, offset, size_ms, grace_ms)
+                row_windows = (batch.column(time_col).cast("int64").to_numpy() // size_ms) * size_ms
+                late = state.absorb(partition, batch, row_windows, positions, stream, lo, hi, size_ms, grace_ms,
+                                    aggregate)
             if late:
                 events = {w: sum(u.events for u in cells.values()) for w, cells in late.items()}
                 people = [len(set().union(*(c.subjects for c in link_people(late[w]).values()))) for w in sorted(late)]
                 rows = withhold(late_table(events, config, policy.version, partition), config.k, people)
                 await topics.window_stats.send(value=encode_table(rows),
-                                               headers=[(HEADER_BATCH_ID, f"late-{batch_id or offset}".encode())])
+                                               headers=[(HEADER_BATCH_ID, f"late-{batch_id or lo}".encode())])
                 metrics.record_late(sum(events.values()))
             newest = int(batch.column(time_col).cast("int64").to_numpy().max())
             state.advance_source(partition, source, newest)

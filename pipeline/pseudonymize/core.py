@@ -29,6 +29,7 @@ _DAY_MS = 86_400_000
 class PseudonymizedBatch:
     table: pa.Table
     rejects: list[Reject] = field(default_factory=list)
+    rejected_rows: list[int] = field(default_factory=list)  # input row of each reject, in the same order
 
 
 def output_schema(policy: CompiledPolicy) -> pa.Schema:
@@ -173,4 +174,4 @@ def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing
         table = table.filter(pa.array(keep))
         for row, (code, reason) in sorted(rejected.items()):
             rejects.append(Reject(code, reason, _raw_bytes(events[row]), source))
-    return PseudonymizedBatch(table, rejects)
+    return PseudonymizedBatch(table, rejects, sorted(rejected))

@@ -32,7 +32,7 @@ def test_counts_survive_the_state_and_one_person_is_linked_across_login():
     second = batch([("search", "iOS", "u1", "d1")] * 4 + [("app_open", "iOS", "u1", "d1")] * 2)
     for offset, table in enumerate((first, second)):
         updates = {cell: update for (window, cell), update in pre_aggregate(table, config, "event_hour").items()}
-        state.apply(0, W0, updates, source="0", offset=offset)
+        state.apply(0, W0, updates, "0", offset, offset)
     cells, _ = state.take_window(0, W0)
     columns, subjects, events = cell_rows(cells)
     per_person: dict = {}
