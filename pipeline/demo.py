@@ -21,6 +21,7 @@ from pipeline.lake.counts import (AGGREGATES, PSEUDONYMIZED, dlq_rows, parquet_f
                                   zone_rows)
 from pipeline.lake.layout import WINDOW_STATS
 from pipeline.processes import stop_process  # noqa: F401 - re-exported for tests and benchmarks
+from pipeline.policy.source import DEFAULT_POLICY_PATH
 from pipeline.settings import TOPIC_PSEUDONYMIZED
 
 
@@ -166,7 +167,6 @@ def windows_released(data_dir: Path, partitions: int = 4) -> bool:
 def demo_policy(data_dir: Path, k: int | None, release: str | None = None) -> Path | None:
     if k is None and release is None:
         return None
-    from pipeline.policy.loader import DEFAULT_POLICY_PATH
     data = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
     if k is not None:
         data["kanon"]["k"] = k
