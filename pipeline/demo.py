@@ -11,12 +11,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.compute as pc
 import yaml
 
 from pipeline.broker import EmbeddedBroker
-from pipeline.processes import stop_process  # noqa: F401 - re-exported for tests and benchmarks
-from pipeline.lake.counts import PSEUDONYMIZED, AGGREGATES, dlq_rows, parquet_files, window_stats_totals, zone_rows
+from pipeline.common.wire import HEADER_KIND, KIND_CONTROL
+from pipeline.generate import TelemetryGenerator
+from pipeline.lake.counts import (AGGREGATES, PSEUDONYMIZED, dlq_rows, parquet_files, read_zone, window_stats_totals,
+                                  zone_rows)
 from pipeline.lake.layout import WINDOW_STATS
+from pipeline.processes import stop_process  # noqa: F401 - re-exported for tests and benchmarks
+from pipeline.policy.source import DEFAULT_POLICY_PATH
+from pipeline.settings import TOPIC_PSEUDONYMIZED
 
 
 class DemoError(RuntimeError):
@@ -88,11 +94,11 @@ def start_worker(bootstrap: str, data_dir: Path, *, policy: Path | None = None, 
 
 def send_watermark(bootstrap: str, watermark_ms: int, partitions: int | None = None) -> None:
     """Advance every partition's event-time watermark so the open windows close (end of a finite run)."""
+    # Imported here, like the other stage and client modules below: kafka-python, faust and the kernels cost
+    # seconds, and the worker processes the demo starts import them anyway.
     from kafka import KafkaProducer
 
-    from pipeline.common.wire import HEADER_KIND, KIND_CONTROL
     from pipeline.kanon.agent import control_message
-    from pipeline.settings import TOPIC_PSEUDONYMIZED
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
         parts = producer.partitions_for(TOPIC_PSEUDONYMIZED) or set(range(partitions or 1))
@@ -131,8 +137,6 @@ def windows_released(data_dir: Path, partitions: int = 4) -> bool:
     stats = window_stats_totals(data_dir)
     if stats["windows"] == 0 or zone_rows(data_dir, AGGREGATES) < stats["published_cells"]:
         return False
-    import pyarrow.compute as pc
-    from pipeline.lake.counts import WINDOW_STATS, read_zone
     from pipeline.pseudonymize.batch import partition_for
     events = read_zone(data_dir, PSEUDONYMIZED).select(["event_hour", "event_type"])
     size_ms = 3_600_000
@@ -148,7 +152,6 @@ def windows_released(data_dir: Path, partitions: int = 4) -> bool:
 def demo_policy(data_dir: Path, k: int | None, release: str | None = None) -> Path | None:
     if k is None and release is None:
         return None
-    from pipeline.policy.loader import DEFAULT_POLICY_PATH
     data = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
     if k is not None:
         data["kanon"]["k"] = k
@@ -166,7 +169,6 @@ def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = Non
     started = time.monotonic()
     data_dir.mkdir(parents=True, exist_ok=True)
     if input_file is None:
-        from pipeline.generate import TelemetryGenerator
         input_file = data_dir / "input" / f"demo-{seed}-{events}.ndjson"
         input_file.parent.mkdir(parents=True, exist_ok=True)
         with open(input_file, "wb") as handle:
@@ -185,7 +187,7 @@ def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = Non
         ensure_topics(broker.bootstrap, 4)
         worker = start_worker(broker.bootstrap, data_dir, policy=policy)
         try:
-            publish_file(input_file, broker.bootstrap, progress=sys.stderr.isatty())
+            publish_file(input_file, broker.bootstrap)
             earlier_runs = pseudonymized_before + dlq_before
             wait_for(lambda: accounted(data_dir, events_in, earlier_runs), timeout - (time.monotonic() - started),
                      "every event to land in the lake or the DLQ", worker)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from pipeline.common.columns import DATE_COLUMN, POLICY_VERSION_COLUMN
 from pipeline.dp.ledger import BudgetLedger
 from pipeline.dp.release import DPWindowRelease, release_dp, window_epsilon
 from pipeline.kanon.core import Cell, CellState
@@ -95,7 +96,7 @@ def tables(window_ms: int, release: DPWindowRelease, config: KAnonSection, mode:
         "window_start": [window_ms], "window_end": [end_ms], "kind": ["window"], "partition": [partition],
         "events": [sum(r.events for r in rows)], "users": [sum(r.users for r in rows)], "published_cells": [n],
         "rolled_up_cells": [0], "suppressed_events": [None], "suppressed_users": [release.cut_people],
-        "late_events": [0], "k": [config.k], "policy_version": [policy_version], "event_date": [_date(window_ms)],
+        "late_events": [0], "k": [config.k], POLICY_VERSION_COLUMN: [policy_version], DATE_COLUMN: [_date(window_ms)],
         "withheld": [False]},
         schema=STATS_SCHEMA)
     return aggregates, stats

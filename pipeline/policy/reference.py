@@ -17,8 +17,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined, to_jsonable_python
 
 from pipeline.operators.registry import OPERATORS
-from pipeline.policy.loader import DEFAULT_POLICY_PATH
 from pipeline.policy.model import Policy
+from pipeline.policy.source import DEFAULT_POLICY_PATH
 
 ANY = "*"  # a path step that stands for every key of a mapping (or item of a list)
 _MAX_CELL = 90
@@ -87,7 +87,8 @@ def default_text(info: FieldInfo) -> str:
 
 
 def _yaml(value) -> str:
-    text = yaml.safe_dump(to_jsonable_python(value), default_flow_style=True, allow_unicode=True, sort_keys=False, width=10_000).strip()
+    text = yaml.safe_dump(to_jsonable_python(value), default_flow_style=True, allow_unicode=True, sort_keys=False,
+                          width=10_000).strip()
     text = text.removesuffix("\n...").removesuffix("...").strip()
     return _cell(text)
 

@@ -18,7 +18,8 @@ def test_reference_is_current():
         "docs/policy.md is stale: run `python -m pipeline.policy.reference > docs/policy.md`"
 
 
-@pytest.mark.parametrize("prefix, model", [(p, m) for p, m, _ in SECTIONS], ids=lambda x: x if isinstance(x, str) else "")
+@pytest.mark.parametrize("prefix, model", [(p, m) for p, m, _ in SECTIONS],
+                         ids=lambda x: x if isinstance(x, str) else "")
 def test_every_section_and_field_is_described(prefix, model):
     assert model.__doc__ and model.__doc__.strip(), f"{model.__name__} has no docstring"
     missing = [f"{prefix}{name}" for name, info in model.model_fields.items() if not (info.description or "").strip()]

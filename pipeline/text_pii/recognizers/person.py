@@ -32,7 +32,11 @@ _STRONG_TRIGGER = re.compile(
     re.IGNORECASE,
 )
 _WEAK_TRIGGER = re.compile(r"(?<!\w)(?:с\s+уважением|құрметпен|обращается|жительница|житель|фамилия|имя|отчество|"
-                           r"зовут|тегі|есімі)\s*[:,\-]?\s*",
+                           r"зовут|тегі|есімі|"
+                           # family and neighbours: "Сын Данияр", "соседка Айгуль", "ұлым Ерасыл"
+                           r"сын|сына|сыну|дочь|дочери|дочка|муж|мужа|жена|жены|мама|мамы|мать|матери|отец|отца|"
+                           r"папа|сосед|соседа|соседка|соседки|внук|внучка|брат|брата|сестра|сестры|ұлым|қызым|"
+                           r"әкем|анам|көршім)\s*[:,\-]?\s*",
                            re.IGNORECASE)
 # Street keywords: "ул. Абая", "проспект Кабанбай батыра", "Кенесары көшесі" name streets, not people.
 _STREET_BEFORE = re.compile(r"(?<!\w)(?:ул|улица|улице|улицы|пр|пр-т|пр-кт|проспект\w*|мкр|микрорайон\w*|пер|переулок\w*|"
@@ -84,22 +88,31 @@ class _Token:
     surname: bool    # ends like a surname
 
 
+# Endings every patronymic form has; a cheap test before the regular expression.
+_PATRONYMIC_TAILS = ("ич", "ича", "ичу", "ичем", "иче", "вна", "вны", "вне", "вну", "вной", "чна", "чны", "чне", "чну",
+                     "чной", "ұлы", "улы", "қызы", "кызы")
+
+
 def _tokens(text: str, names: frozenset[str]) -> list[_Token]:
+    """Every word; only capitalized words get the name tests up front (lower-case words matter only as
+    patronymics, or after a trigger, where spans() tests them itself)."""
     tokens = []
     for match in _WORD.finditer(text):
         word = match.group()
-        end = match.end()
+        start, end = match.span()
+        if not word[0].isupper():
+            patronymic = len(word) >= 6 and word.endswith(_PATRONYMIC_TAILS) and _is_patronymic(word.lower(), False, names)
+            tokens.append(_Token(start, end, word, False, False, False, patronymic, False))
+            continue
         lower = word.lower()
-        cap = word[0].isupper()
-        initial = cap and len(word) == 1 and end < len(text) and text[end] == "."
+        initial = len(word) == 1 and end < len(text) and text[end] == "."
         if initial:
             end += 1
-        long_enough = len(word) >= 4
         tokens.append(_Token(
-            match.start(), end, word, cap, initial,
+            start, end, word, True, initial,
             first=len(word) >= 2 and lower.translate(_FOLD) in names,
-            patronymic=len(word) >= 6 and _is_patronymic(lower, cap, names),
-            surname=long_enough and _SURNAME.search(lower) is not None,
+            patronymic=len(word) >= 6 and lower.endswith(_PATRONYMIC_TAILS) and _is_patronymic(lower, True, names),
+            surname=len(word) >= 4 and _SURNAME.search(lower) is not None,
         ))
     return tokens
 
@@ -197,7 +210,10 @@ class PersonNameRecognizer(DirectRecognizer):
                 span = token.start, token.end
             if span is not None:
                 found.append(span)
-            i = j
+                i = j
+                continue
+            # A trigger inside the chain ("Сын Данияр"): the words after it get their turn.
+            i = next((k for k in range(i + 1, j) if tokens[k].start in trigger_ends), j)
         return found
 
     def _contact_name(self, text: str, token: _Token) -> bool:
@@ -213,9 +229,11 @@ class PersonNameRecognizer(DirectRecognizer):
         window = text[max(0, token.start - _CONTACT_WINDOW):token.end + _CONTACT_WINDOW]
         return _CONTACT.search(window) is not None
 
-    @staticmethod
-    def _name_like(token: _Token) -> bool:
-        return token.cap or token.first or token.patronymic or token.surname or token.initial
+    def _name_like(self, token: _Token) -> bool:
+        if token.cap or token.patronymic:
+            return True
+        lower = token.word.lower()
+        return lower.translate(_FOLD) in self._names or (len(lower) >= 4 and _SURNAME.search(lower) is not None)
 
     @staticmethod
     def _street_name(text: str, tokens: list[_Token], i: int) -> bool:

@@ -18,6 +18,8 @@ from .checksum import only_digits
 from .direct import DirectRecognizer
 from .email import OfflineEmailRecognizer
 from .email_obfuscated import ObfuscatedEmailRecognizer
+from .id_document import IdDocumentRecognizer
+from .iin_context import IinAfterContextRecognizer
 from .kz_bin import KzBinRecognizer
 from .kz_iban import KzIbanRecognizer
 from .kz_iin import KzIinRecognizer
@@ -49,6 +51,8 @@ DIRECT_CLASSES: dict[str, type[DirectRecognizer]] = {
     "person_name": PersonNameRecognizer,
     "address": AddressRecognizer,
     "vehicle_plate": VehiclePlateRecognizer,
+    "id_document": IdDocumentRecognizer,
+    "iin_context": IinAfterContextRecognizer,
 }
 
 CANONICAL_FORMS: dict[str, Callable[[str], str]] = {
