@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from pipeline.hierarchies import HierarchySpec, builder_spec, spec_from_policy
 from pipeline.hierarchies.dates import DEFAULT_TIME_ZONE
-from pipeline.policy.loader import resolve_policy_path
+from pipeline.policy.source import resolve_policy_path
 from pipeline.policy.model import Policy
 
 PSEUDONYM_OPERATOR = "hmac_pseudonym"
