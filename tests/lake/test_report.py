@@ -16,13 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from pipeline.common.districts import DistrictsError, load_districts
+from pipeline.common.districts import load_districts
 from pipeline.lake.cli import report_command
 from pipeline.lake.layout import AGGREGATES, PEOPLE, PSEUDONYMIZED, zone_dir
 
 from .browser import DashboardDom, dump_dom, screenshot
 from .lake_support import read_zone
-from .week_lake import GEOJSON, week_lake  # noqa: F401 - the fixture
+from .week_lake import GEOJSON
 
 ZONE = "Asia/Almaty"
 FILTERS = {

@@ -89,12 +89,12 @@ function bars(items, opts) {  // items: [{key, label, parts: [{name, value}]}]; 
 }
 
 function hbars(pairs) {  // pairs: [[key, value]] sorted; horizontal bars with values
-  const row = 22, width = 470, left = 150;
+  const row = 22, width = 470, left = 190;
   const max = Math.max(1, ...pairs.map(p => p[1]));
   const svg = el("svg:svg", { viewBox: `0 0 ${width} ${Math.max(row, pairs.length * row) + 4}`, role: "img" });
   pairs.forEach(([key, value], i) => {
     const w = (width - left - 70) * value / max;
-    svg.append(el("svg:text", { x: left - 6, y: i * row + 15, class: "axis", "text-anchor": "end" }, label(key).slice(0, 24)),
+    svg.append(el("svg:text", { x: left - 6, y: i * row + 15, class: "axis", "text-anchor": "end" }, label(key).slice(0, 34)),
       el("svg:rect", { x: left, y: i * row + 4, width: Math.max(w, 0.5), height: row - 8, fill: PALETTE[0], class: "mark",
         "data-key": key, "data-value": value }, el("svg:title", {}, `${label(key)}: ${NUM.format(value)}`)),
       el("svg:text", { x: left + w + 4, y: i * row + 15, class: "value" }, NUM.format(value)));
