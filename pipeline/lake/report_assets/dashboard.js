@@ -157,6 +157,26 @@ const CHARTS = {
       })]))]);
     return { columns: ["district", "service", "events"], rows, body: rows.length ? table : null };
   },
+  people_district_service() {
+    // People do not add up across days: one day only, the last of the range that has published rows.
+    const days = DATA.people.filter(p => p.period_start >= state.from && p.period_start <= state.to && "district" in p
+      && p.district !== "*" && p.service !== "*" && p.service !== "unknown" && (p.event_type || "*") === "*"
+      && (!state.service || p.service === state.service)).map(p => p.period_start);
+    const day = days.length ? days.sort()[days.length - 1] : null;
+    const rows = DATA.people.filter(p => p.period_start === day && p.district !== "*" && p.service !== "*"
+      && p.service !== "unknown" && (p.event_type || "*") === "*" && (!state.service || p.service === state.service))
+      .map(p => [p.period_start, p.district, p.service, p.people])
+      .sort((a, b) => String(a[1]).localeCompare(String(b[1])) || String(a[2]).localeCompare(String(b[2])));
+    const districts = [...new Set(rows.map(r => r[1]))], services = [...new Set(rows.map(r => r[2]))];
+    const max = Math.max(1, ...rows.map(r => r[3]));
+    const table = el("table", { class: "matrix" }, [el("tr", {}, [el("th", {}, `${L.district} · ${day}`), ...services.map(s => el("th", {}, label(s)))]),
+      ...districts.map(d => el("tr", {}, [el("th", {}, label(d)), ...services.map(s => {
+        const r = rows.find(r => r[1] === d && r[2] === s);
+        return el("td", r ? { class: "mark", "data-key": `${d}|${s}`, "data-value": r[3], style: `background:rgba(56,161,105,${(0.08 + 0.8 * r[3] / max).toFixed(2)})` } : {}, r ? NUM.format(r[3]) : "–");
+      })]))]);
+    return { columns: ["local_date", "district", "service", "people"], rows, body: rows.length ? table : null,
+      note: L.people_district_note };
+  },
   os: () => topValues("os_family"),
   devices: () => topValues("device_class"),
   heatmap() {
