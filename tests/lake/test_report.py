@@ -16,13 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from pipeline.common.districts import DistrictsError, load_districts
+from pipeline.common.districts import load_districts
 from pipeline.lake.cli import report_command
 from pipeline.lake.layout import AGGREGATES, PEOPLE, PSEUDONYMIZED, zone_dir
 
 from .browser import DashboardDom, dump_dom, screenshot
 from .lake_support import read_zone
-from .week_lake import GEOJSON, week_lake  # noqa: F401 - the fixture
+from .week_lake import GEOJSON
 
 ZONE = "Asia/Almaty"
 FILTERS = {
@@ -113,6 +113,12 @@ def test_every_chart_equals_a_duckdb_query_over_the_published_rows(week_lake, re
                     f"event_type = '{filters.get('event_type', '*')}' AND service = '{filters.get('service', '*')}' "
                     f"AND district = '*'"))
     assert table(dom, "people_per_day") == [(d, people.get(d)) for d in days]
+    scope = ("period = 'day' AND event_type = '*' AND district <> '*' AND service NOT IN ('*', 'unknown') "
+             + (f"AND service = '{filters['service']}' " if "service" in filters else "")
+             + f"AND period_start BETWEEN '{days[0]}' AND '{days[-1]}'")
+    assert table(dom, "people_district_service") == q(
+        f"SELECT period_start, district, service, people FROM people WHERE {scope} AND period_start = "
+        f"(SELECT max(period_start) FROM people WHERE {scope}) ORDER BY 2, 3")
     if name == "all":
         assert all(people.get(d) for d in days), "daily distinct people published for every day of the week"
     assert int(dom.kpis["events"]) == sum(per_day.values())
