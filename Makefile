@@ -16,11 +16,13 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/anonpipe demo --data-dir ./data/demo
+	$(BIN)/anonpipe report --data-dir ./data/demo --out ./data/demo/report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-BENCHMARKS := benchmarks/pseudonymize.py benchmarks/kanon.py benchmarks/lake_sink.py benchmarks/extract_adult.py benchmarks/text_pii.py
+BENCHMARKS := benchmarks/pseudonymize.py benchmarks/kanon.py benchmarks/lake_sink.py benchmarks/extract_adult.py benchmarks/text_pii.py benchmarks/erasure.py
+BENCHMARKS += benchmarks/cli_startup.py
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,ner,bench]'

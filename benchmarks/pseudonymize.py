@@ -180,7 +180,7 @@ async def consume_produce(bootstrap: str, expected_events: int, transform: bool)
 
     from pipeline.common.rejects import encode_rejects
     from pipeline.common.wire import encode_table
-    from pipeline.pseudonymize.agent import split_by_partition
+    from pipeline.pseudonymize.batch import split_by_partition
     from pipeline.validate.envelope import collector_paused
     source = TOPIC_RAW if transform else RAW_LOOP_SRC
     consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=f"bench-{transform}",

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.compute as pc
 import yaml
 
 from pipeline.broker import EmbeddedBroker
-from pipeline.processes import stop_process  # noqa: F401 - re-exported for tests and benchmarks
-from pipeline.lake.counts import PSEUDONYMIZED, AGGREGATES, dlq_rows, parquet_files, window_stats_totals, zone_rows
+from pipeline.common.wire import HEADER_KIND, KIND_CONTROL
+from pipeline.generate import TelemetryGenerator
+from pipeline.lake.counts import (AGGREGATES, PSEUDONYMIZED, dlq_rows, parquet_files, read_zone, window_stats_totals,
+                                  zone_rows)
 from pipeline.lake.layout import WINDOW_STATS
+from pipeline.processes import stop_process  # noqa: F401 - re-exported for tests and benchmarks
+from pipeline.settings import TOPIC_PSEUDONYMIZED
 
 
 class DemoError(RuntimeError):
@@ -51,7 +57,17 @@ class Summary:
         ]
         if self.ephemeral_key:
             lines.append("  note: demo mode used an ephemeral key; pseudonyms are not reproducible across runs")
-        return "\n".join(lines)
+        return "\n".join(lines + ["", *self.next_steps()])
+
+    def next_steps(self) -> list[str]:
+        """The commands a newcomer runs after the demo, with this run's data dir filled in."""
+        data_dir = shlex.quote(str(self.data_dir))
+        return [
+            "next steps",
+            f"  anonpipe query --data-dir {data_dir} \"SELECT * FROM aggregates ORDER BY events DESC LIMIT 10\"",
+            f"  anonpipe report --data-dir {data_dir} --out {shlex.quote(str(self.data_dir / 'report.html'))}",
+            f"  ls {shlex.quote(str(self.data_dir / 'lake'))}   # Parquet: one folder per zone and day (docs/lake.md)",
+        ]
 
 
 def start_worker(bootstrap: str, data_dir: Path, *, policy: Path | None = None, keyring: Path | None = None,
@@ -77,11 +93,11 @@ def start_worker(bootstrap: str, data_dir: Path, *, policy: Path | None = None, 
 
 def send_watermark(bootstrap: str, watermark_ms: int, partitions: int | None = None) -> None:
     """Advance every partition's event-time watermark so the open windows close (end of a finite run)."""
+    # Imported here, like the other stage and client modules below: kafka-python, faust and the kernels cost
+    # seconds, and the worker processes the demo starts import them anyway.
     from kafka import KafkaProducer
 
-    from pipeline.common.wire import HEADER_KIND, KIND_CONTROL
     from pipeline.kanon.agent import control_message
-    from pipeline.settings import TOPIC_PSEUDONYMIZED
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
         parts = producer.partitions_for(TOPIC_PSEUDONYMIZED) or set(range(partitions or 1))
@@ -105,8 +121,10 @@ def wait_for(condition, timeout: float, what: str, proc: subprocess.Popen | None
     raise DemoError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def accounted(data_dir: Path, events_in: int) -> bool:
-    return zone_rows(data_dir, PSEUDONYMIZED) + dlq_rows(data_dir) >= events_in
+def accounted(data_dir: Path, events_in: int, rows_before: int = 0) -> bool:
+    """This run's events all landed: the lake and the DLQ hold `events_in` more rows than the `rows_before` of
+    earlier runs into the same data dir."""
+    return zone_rows(data_dir, PSEUDONYMIZED) + dlq_rows(data_dir) - rows_before >= events_in
 
 
 def windows_released(data_dir: Path, partitions: int = 4) -> bool:
@@ -118,9 +136,7 @@ def windows_released(data_dir: Path, partitions: int = 4) -> bool:
     stats = window_stats_totals(data_dir)
     if stats["windows"] == 0 or zone_rows(data_dir, AGGREGATES) < stats["published_cells"]:
         return False
-    import pyarrow.compute as pc
-    from pipeline.lake.counts import WINDOW_STATS, read_zone
-    from pipeline.pseudonymize.agent import partition_for
+    from pipeline.pseudonymize.batch import partition_for
     events = read_zone(data_dir, PSEUDONYMIZED).select(["event_hour", "event_type"])
     size_ms = 3_600_000
     hours = pc.cast(events.column("event_hour"), "int64").to_pylist()
@@ -132,24 +148,27 @@ def windows_released(data_dir: Path, partitions: int = 4) -> bool:
     return needed <= released
 
 
-def demo_policy(data_dir: Path, k: int | None) -> Path | None:
-    if k is None:
+def demo_policy(data_dir: Path, k: int | None, release: str | None = None) -> Path | None:
+    if k is None and release is None:
         return None
     from pipeline.policy.loader import DEFAULT_POLICY_PATH
     data = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
-    data["kanon"]["k"] = k
-    data["version"] = f"{data['version']}+k{k}"
+    if k is not None:
+        data["kanon"]["k"] = k
+        data["version"] = f"{data['version']}+k{k}"
+    if release is not None:
+        data["kanon"]["release"] = release
+        data["version"] = f"{data['version']}+{release}"
     path = data_dir / "demo-policy.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
 
 
 def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = None, k: int | None = None,
-             malformed: float = 0.02, seed: int = 7, timeout: float = 110.0) -> Summary:
+             malformed: float = 0.02, seed: int = 7, timeout: float = 110.0, release: str | None = None) -> Summary:
     started = time.monotonic()
     data_dir.mkdir(parents=True, exist_ok=True)
     if input_file is None:
-        from pipeline.generate import TelemetryGenerator
         input_file = data_dir / "input" / f"demo-{seed}-{events}.ndjson"
         input_file.parent.mkdir(parents=True, exist_ok=True)
         with open(input_file, "wb") as handle:
@@ -157,28 +176,44 @@ def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = Non
                 handle.write(line + b"\n")
     from pipeline.publish import count_lines, publish_file
     events_in = count_lines(input_file)
-    policy = demo_policy(data_dir, k)
+    policy = demo_policy(data_dir, k, release)
+    released = (lambda: windows_released(data_dir)) if release in (None, "k_anonymity") else \
+        _dp_released(data_dir, policy)
     files_before = len(_all_files(data_dir))
+    pseudonymized_before, dlq_before = zone_rows(data_dir, PSEUDONYMIZED), dlq_rows(data_dir)
+    aggregates_before, stats_before = zone_rows(data_dir, AGGREGATES), window_stats_totals(data_dir)
     with EmbeddedBroker(log_path=data_dir / "logs" / "broker.log" if _mk(data_dir / "logs") else None) as broker:
         from pipeline.topics import ensure_topics
         ensure_topics(broker.bootstrap, 4)
         worker = start_worker(broker.bootstrap, data_dir, policy=policy)
         try:
-            publish_file(input_file, broker.bootstrap, progress=sys.stderr.isatty())
-            wait_for(lambda: accounted(data_dir, events_in), timeout - (time.monotonic() - started),
+            publish_file(input_file, broker.bootstrap)
+            earlier_runs = pseudonymized_before + dlq_before
+            wait_for(lambda: accounted(data_dir, events_in, earlier_runs), timeout - (time.monotonic() - started),
                      "every event to land in the lake or the DLQ", worker)
             far_future = int((dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)).timestamp() * 1000)
             send_watermark(broker.bootstrap, far_future)
-            wait_for(lambda: windows_released(data_dir), max(10.0, timeout - (time.monotonic() - started)),
+            wait_for(released, max(10.0, timeout - (time.monotonic() - started)),
                      "the open windows to close", worker)
         finally:
             stop_process(worker)
-    stats = window_stats_totals(data_dir)
-    return Summary(events_in=events_in, dlq=dlq_rows(data_dir), pseudonymized_rows=zone_rows(data_dir, PSEUDONYMIZED),
-                   aggregate_rows=zone_rows(data_dir, AGGREGATES), suppressed_events=stats["suppressed_events"],
-                   late_events=stats["late_events"], windows=stats["windows"],
+    stats = {name: value - stats_before[name] for name, value in window_stats_totals(data_dir).items()}
+    # this run's figures, also when the data dir holds earlier runs
+    return Summary(events_in=events_in, dlq=dlq_rows(data_dir) - dlq_before,
+                   pseudonymized_rows=zone_rows(data_dir, PSEUDONYMIZED) - pseudonymized_before,
+                   aggregate_rows=zone_rows(data_dir, AGGREGATES) - aggregates_before,
+                   suppressed_events=stats["suppressed_events"], late_events=stats["late_events"],
+                   windows=stats["windows"],
                    files_written=len(_all_files(data_dir)) - files_before,
                    wall_seconds=time.monotonic() - started, data_dir=data_dir)
+
+
+def _dp_released(data_dir: Path, policy: Path):
+    """A DP release publishes no exact totals: wait for a stats row (or a refusal) per window and partition."""
+    from pipeline.dp.progress import windows_released as dp_windows_released
+    from pipeline.policy.loader import load_policy
+    config = load_policy(policy).policy.kanon
+    return lambda: dp_windows_released(data_dir, config, partitions=4)
 
 
 def _mk(path: Path) -> bool:

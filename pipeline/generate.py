@@ -22,6 +22,8 @@ from typing import Iterator
 
 import orjson
 
+from pipeline.generate_texts import AppealTexts
+
 # Public ranges of Kazakh operators (Kazakhtelecom, Beeline KZ, Kcell/Activ, Tele2/Altel) — all globally routable.
 KZ_IPV4_PREFIXES = ["95.56", "95.57", "2.132", "2.133", "2.134", "92.46", "37.150", "5.76", "178.89", "88.204",
                     "89.218", "147.30"]
@@ -47,8 +49,6 @@ WEB_BROWSERS = [
     ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/{v}.1 Safari/605.1.15",
      "macOS", "14", ["16", "17"]),
 ]
-SEARCH_TEXTS = ["не работает освещение на улице", "вывоз мусора Сарыарка", "ямы на дороге Кабанбай батыра",
-                "отопление в подъезде", "жарық жоқ", "қоқыс шығару", "график автобусов 12", "приём акимата"]
 
 
 def iin_check_digit(first11: str) -> int | None:
@@ -159,15 +159,11 @@ class TelemetryGenerator:
         return {"id": self._uuid(), "last": 0.0, "device": sent, "before_login": before_login}
 
     def _text(self, event_type: str) -> str | None:
-        if event_type not in ("search", "appeal_submit"):
-            return None
-        text = self.rng.choice(SEARCH_TEXTS)
-        if event_type == "appeal_submit" and self.rng.random() < 0.3:
-            first11 = f"{self.rng.randrange(60, 99)}{self.rng.randrange(1, 13):02d}{self.rng.randrange(1, 28):02d}3{self.rng.randrange(10**4):04d}"
-            check = iin_check_digit(first11)
-            if check is not None:
-                text += f", ИИН {first11}{check}, тел. +7 701 {self.rng.randrange(100, 999)} {self.rng.randrange(10, 99)} {self.rng.randrange(10, 99)}"
-        return text
+        if event_type == "search":
+            return AppealTexts(self.rng).search()
+        if event_type == "appeal_submit":
+            return AppealTexts(self.rng).appeal()
+        return None
 
     def events(self, count: int) -> Iterator[dict]:
         people = self._people(count)

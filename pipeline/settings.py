@@ -40,12 +40,6 @@ class KafkaSettings:
     ssl_cafile: str | None = None
     partitions: int = 4
     """Partition count used when this worker creates missing topics."""
-    raw_partitions: int | None = None
-    """Actual partitions of telemetry.raw (read from the cluster at start-up): the watermark's sources."""
-    topic_ids: dict[str, str | None] = field(default_factory=dict)
-    """Ids of the topics at start-up; a broker that answers with other ids has lost this worker's state."""
-    stage_partitions: int | None = None
-    """Actual partitions of telemetry.pseudonymized (read at start-up): routing by event type, table partitions."""
     replication: int | None = None
     """Replication factor of created topics; default 1 on the embedded broker, 3 on a real cluster."""
     embedded: bool = False
@@ -80,12 +74,14 @@ class WorkerSettings:
     """A lake sink writes a file after this many messages (≈ 200k rows at 1k events per message) …"""
     sink_flush_seconds: float = 2.0
     """… or after this long, whichever comes first; messages are acknowledged only after the write."""
+    ingest_batch_messages: int = 5000
+    """The ingest stage validates and pseudonymizes up to this many raw messages at once …"""
+    ingest_batch_bytes: int = 8 * 1024 * 1024
+    """… or this many bytes of them …"""
+    ingest_batch_wait: float = 0.1
+    """… waiting at most this long (seconds) for more once the first message arrived."""
     broker_wait: float = 60.0
     """Seconds to wait for the broker at start-up before exiting with one error line."""
     log_format: str = "text"
     log_level: str = "INFO"
     worker_id: str = field(default_factory=lambda: os.environ.get("HOSTNAME", "worker"))
-
-
-def env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(f"ANONPIPE_{name}", default)

@@ -11,8 +11,13 @@ from pathlib import Path
 
 from pipeline.common.errors import BrokerError
 from pipeline.keys.ring import KeyRing, KeyRingError, ephemeral_ring
+from pipeline.observability.metrics import (INCARNATION_CHANGES, RAW_TOPIC_INCARNATION, PipelineMetrics,
+                                            start_metrics_server)
 from pipeline.policy.loader import load_policy
+from pipeline.resilience.ping import ping
+from pipeline.resilience.shutdown import ShutdownWatchdog
 from pipeline.settings import WorkerSettings
+from pipeline.topics import ensure_topics, read_cluster
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +83,11 @@ def prepare(settings: WorkerSettings):
         log.info("created data dir %s (mode 0700)", data_dir)
     if not os.access(data_dir, os.W_OK):
         raise StartupError(f"data dir {data_dir} is not writable")
+    from pipeline.lake.access import apply_zone_permissions
+    try:  # zone roots with their modes from the first write on (groups are applied by `anonpipe lake maintain`)
+        apply_zone_permissions(data_dir, groups={}, walk=False)
+    except PermissionError as exc:  # a folder owned by another account: the maintenance service fixes it
+        log.warning("could not set the mode of a zone folder under %s (%s)", data_dir, exc.strerror)
     if settings.lake_url:
         from pipeline.lake.object_store import ObjectStoreLake
         try:
@@ -97,18 +107,33 @@ def prepare(settings: WorkerSettings):
         wait_for_broker(settings.kafka.bootstrap, timeout=settings.broker_wait or None, log=log)
     except BrokerError as exc:
         raise StartupError(str(exc)) from None
-    from pipeline.topics import ensure_topics
     ensure_topics(settings.kafka.bootstrap, settings.kafka.partitions, settings.kafka.replication_factor)
-    # Route by the partition counts the cluster really has (topics may predate this worker's --partitions).
-    from pipeline.settings import TOPIC_PSEUDONYMIZED, TOPIC_RAW
-    from pipeline.topics import partition_counts
-    counts = partition_counts(settings.kafka.bootstrap, (TOPIC_RAW, TOPIC_PSEUDONYMIZED))
-    settings.kafka.raw_partitions = counts.get(TOPIC_RAW, settings.kafka.partitions)
-    settings.kafka.stage_partitions = counts.get(TOPIC_PSEUDONYMIZED, settings.kafka.partitions)
-    # Remember which topics we started on: a broker that comes back with other topic ids lost our state.
-    from pipeline.topics import changelog_topics, topic_ids
-    settings.kafka.topic_ids = topic_ids(settings.kafka.bootstrap, (TOPIC_RAW, TOPIC_PSEUDONYMIZED, *changelog_topics()))
-    return policy, ring
+    # Route by the partition counts the cluster really has (topics may predate this worker's --partitions), and
+    # remember which topics we started on: a broker that comes back with other topic ids lost our state.
+    cluster = read_cluster(settings.kafka.bootstrap, settings.kafka.partitions)
+    note_incarnation(settings.data_dir, cluster.raw_incarnation)
+    return policy, ring, cluster
+
+
+INCARNATION_FILE = "raw-topic-incarnation"
+
+
+def note_incarnation(data_dir: Path, incarnation: str) -> None:
+    """Log (and count) a raw topic that is not the one the last worker on this data dir read: its offsets restarted,
+    and its events are told apart from the earlier ones by the new incarnation."""
+    path = Path(data_dir) / "state" / INCARNATION_FILE
+    previous = path.read_text(encoding="utf-8").strip() if path.is_file() else None
+    RAW_TOPIC_INCARNATION.labels(incarnation).set(1)
+    if previous and previous != incarnation:
+        RAW_TOPIC_INCARNATION.labels(previous).set(0)
+        INCARNATION_CHANGES.inc()
+        log.warning("the raw topic is a new incarnation (%s, was %s: re-created, or another cluster); its offsets "
+                    "start again and its events are kept apart from the earlier ones", incarnation, previous)
+    else:
+        log.info("raw topic incarnation %s", incarnation)
+    if previous != incarnation:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(incarnation + "\n", encoding="utf-8")
 
 
 def _redact_key_material(ring: KeyRing) -> None:
@@ -149,13 +174,14 @@ def _keep_pandas_out() -> None:
 def run_worker(settings: WorkerSettings) -> None:
     _keep_pandas_out()
     _exit_cleanly_on_sigterm()
-    policy, ring = prepare(settings)
-    from pipeline.app import create_app
-    from pipeline.observability.metrics import PipelineMetrics, start_metrics_server
+    policy, ring, cluster = prepare(settings)
     start_metrics_server(settings.metrics_port)
     metrics = PipelineMetrics()
     use_system_allocator()
-    app = create_app(settings, policy, ring, metrics)
+    # Imported here, after _keep_pandas_out(): the stages' modules would otherwise load pandas (~40 MB) for nothing.
+    from pipeline.app import create_app, ping_ssl_context
+    wiring = create_app(settings, cluster, policy, ring, metrics)
+    app = wiring.app
     log.info("worker %s: stages %s (consumer group %s), policy %s, %d key(s), broker %s, data dir %s",
              settings.worker_id, ",".join(settings.stages), app.conf.id, policy.version, len(ring.keys),
              settings.kafka.bootstrap, Path(settings.data_dir).resolve())
@@ -167,18 +193,16 @@ def run_worker(settings: WorkerSettings) -> None:
     # Everything loaded so far (modules, policy, compiled schema, recognizers) lives as long as the process: move it
     # out of the collector's sight, so each collection scans only batch garbage (≈15 % of ingest time offline).
     gc.freeze()
-    from pipeline.app import BROKER_STATE_LOST, BROKER_UNREACHABLE, ping_ssl_context
-    from pipeline.resilience.ping import ping
-    from pipeline.resilience.shutdown import ShutdownWatchdog
     context = ping_ssl_context(settings.kafka)
+    watch = wiring.broker_watch
     worker.watchdog = ShutdownWatchdog(
-        settings.kafka.bootstrap, worker.loop, log, known_unreachable=BROKER_UNREACHABLE.is_set,
-        exit_code=lambda: 3 if BROKER_STATE_LOST.is_set() else 0,
+        settings.kafka.bootstrap, worker.loop, log, known_unreachable=watch.unreachable.is_set,
+        exit_code=lambda: 3 if watch.state_lost.is_set() else 0,
         ping=lambda bootstrap: ping(bootstrap, ssl_context=context))
     try:
         worker.execute_from_commandline()
     finally:
-        if BROKER_STATE_LOST.is_set():
+        if watch.state_lost.is_set():
             raise SystemExit(3)
 
 

@@ -1,4 +1,10 @@
-"""Shared fixtures (helpers live in tests/harness.py, importable from every test folder)."""
+"""Shared fixtures. Test code that is not a test is named by one rule:
+
+- tests/harness.py: what every folder uses (key rings on disk, a real pipeline run);
+- <folder>/<folder>_support.py: helpers of one folder (lake_support, operators_support, reliability_support);
+- data and independent oracles are named for what they are (corpus.py, synthetic.py, checks.py, *_checker.py,
+  deploy_contract.py).
+"""
 
 from __future__ import annotations
 

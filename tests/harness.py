@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,18 @@ def make_keyring(path: Path, around: dt.datetime = GENERATED_UNTIL, period: str 
     return ring
 
 
+def traceable_policy(folder: Path) -> Path:
+    """The default policy, except that the raw event id is kept: reliability tests follow each input event into
+    the lake (exactly once). Production keeps only its HMAC (pipeline/policy/default.yaml)."""
+    from importlib.resources import files
+    text = files("pipeline.policy").joinpath("default.yaml").read_text(encoding="utf-8")
+    kept = re.sub(r"(?m)^  event_id: .*$", "  event_id:     {operator: keep}", text)
+    assert kept != text, "default policy no longer has the event_id line this helper rewrites"
+    path = folder / "traceable-policy.yaml"
+    path.write_text(kept, encoding="utf-8")
+    return path
+
+
 @dataclass
 class PipelineRun:
     """One end-to-end run: broker, N worker processes, published input, drained outputs."""
@@ -39,6 +52,8 @@ class PipelineRun:
     def __post_init__(self):
         self.data_dir = self.root / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.policy is None:
+            self.policy = traceable_policy(self.root)
 
     def start(self, workers: int = 1) -> "PipelineRun":
         from pipeline.broker import EmbeddedBroker

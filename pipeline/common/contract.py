@@ -8,8 +8,6 @@ from pathlib import Path
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 TELEMETRY_EVENT_V1 = "telemetry-event.v1.json"
-PSEUDONYMIZED_V1 = "pseudonymized.v1.json"
-AGGREGATE_V1 = "aggregate.v1.json"
 
 
 @functools.cache

@@ -9,6 +9,9 @@ HEADER_BATCH_ID = "anonpipe-batch-id"
 HEADER_KIND = "anonpipe-kind"
 KIND_DATA = b"data"
 KIND_CONTROL = b"control"
+# Pseudonymized rows carry their source position (pipeline/positions.py) between stages, for the stages'
+# duplicate checks; the lake sink drops the column before writing.
+POSITION_COLUMN = "source_position"
 
 
 def encode_table(table: pa.Table) -> bytes:

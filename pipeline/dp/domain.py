@@ -42,13 +42,19 @@ def _combine(indices: list[np.ndarray], radices: list[int]) -> np.ndarray:
     return codes
 
 
-def public_domain(config: KAnonSection) -> tuple[list[list[str]], tuple[int, ...]]:
-    """Per column the public values (+ 'other', or just '*'), and each quasi-identifier's published level."""
+def public_domain(config: KAnonSection, partition_values=None) -> tuple[list[list[str]], tuple[int, ...]]:
+    """Per column the public values (+ 'other', or just '*'), and each cell attribute's published level.
+
+    `partition_values`: the partition column's public values this release may publish (a stage partition
+    releases only the values routed to it; the others are released by their own partition)."""
     names = [config.partition_column, *config.cell_attributes]
     values, qi_levels = [], []
     for name in names:
         column = config.dp.domain.get(name)
-        values.append(list(dict.fromkeys(column.values)) + [OTHER] if column else [STAR])
+        public = list(dict.fromkeys(column.values)) if column else None
+        if name == config.partition_column and public is not None and partition_values is not None:
+            public = [v for v in public if v in set(partition_values)]
+        values.append(public + [OTHER] if public is not None else [STAR])
         if name != config.partition_column:
             hierarchy = config.cell_attributes[name]
             if column is None:
@@ -60,9 +66,9 @@ def public_domain(config: KAnonSection) -> tuple[list[list[str]], tuple[int, ...
     return values, tuple(qi_levels)
 
 
-def domain_codes(columns: Sequence, config: KAnonSection) -> tuple[np.ndarray, int]:
+def domain_codes(columns: Sequence, config: KAnonSection, partition_values=None) -> tuple[np.ndarray, int]:
     """Rows (one sequence per column, kanon order) → public-domain cell codes, and the domain's size."""
-    domain, qi_levels = public_domain(config)
+    domain, qi_levels = public_domain(config, partition_values)
     names = [config.partition_column, *config.cell_attributes]
     indices = []
     for position, (name, column_values, public) in enumerate(zip(names, columns, domain)):
@@ -83,9 +89,9 @@ def domain_codes(columns: Sequence, config: KAnonSection) -> tuple[np.ndarray, i
     return _combine(indices, radices), int(np.prod(radices))
 
 
-def domain_cells(config: KAnonSection) -> CellCodes:
+def domain_cells(config: KAnonSection, partition_values=None) -> CellCodes:
     """Every cell of the public domain, in code order."""
-    domain, qi_levels = public_domain(config)
+    domain, qi_levels = public_domain(config, partition_values)
     cells = list(itertools.product(*domain))
     return CellCodes(np.arange(len(cells), dtype=np.int64), cells, qi_levels)
 

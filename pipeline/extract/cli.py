@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from pipeline.extract.secret import SECRET_ENV
+from pipeline.options import DATA_DIR, policy_option
 
 # Only click and the standard library are imported here: `anonpipe --help` registers this command on
 # every call, so pandas, pyarrow and the search are imported inside `run_extract` (start-up time).
@@ -46,7 +47,7 @@ def parse_level_bounds(arguments) -> tuple[tuple[str, int | None, int | None], .
 
 @click.command("extract")
 @click.argument("input_path", metavar="[INPUT]", required=False, type=click.Path(path_type=Path))
-@click.option("--from-lake", "data_dir", type=click.Path(path_type=Path, file_okay=False),
+@click.option("--from-lake", "data_dir", type=DATA_DIR, metavar="DIRECTORY",
               help="Read the lake under this data directory instead of an INPUT file.")
 @click.option("--zone", default="restricted", show_default=True, help="Lake zone to read (event-level rows).")
 @click.option("--days", default=None, metavar="START..END|DATE|N",
@@ -55,9 +56,10 @@ def parse_level_bounds(arguments) -> tuple[tuple[str, int | None, int | None], .
               help="Quasi-identifiers to release (lake or file); each gets the policy's hierarchy unless --qi "
                    "gives one (timestamps: date:hour,day,week; others: star). `properties.KEY` reads a JSON key.")
 @click.option("--qi", multiple=True, metavar="COL=HIERARCHY",
-              help="Quasi-identifier and its hierarchy: an ARX CSV file or an interval:/date:/h3:/prefix:/star spec.")
-@click.option("--policy", "policy_path", type=click.Path(path_type=Path, dir_okay=False), envvar="ANONPIPE_POLICY",
-              help="Policy YAML for default hierarchies, the time zone and identifier columns  [env: ANONPIPE_POLICY].")
+              help="Quasi-identifier and its hierarchy: an ARX CSV file or a builder spec "
+                   "(star, h3:, date:, interval:, prefix:, districts:; see docs/extract.md).")
+@policy_option(help="Policy YAML for default hierarchies, the time zone and identifier columns "
+                    "(default: the packaged policy).")
 @click.option("--sensitive", metavar="COL", help="Sensitive attribute (released, protected by --l/--t).")
 @click.option("--k", type=int, required=True, help="Minimum number of distinct people in every released class.")
 @click.option("--subject", "subjects", multiple=True, metavar="COL",

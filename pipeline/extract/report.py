@@ -79,6 +79,7 @@ def build_report(result: ExtractResult, context: dict) -> dict:
         "transformation": {
             dim.column: {"level": level, "height": dim.height, "hierarchy": dim.source,
                          "meaning": level_meaning(specs[dim.column], level, dim.height),
+                         "example": _example(result.released, dim.column),
                          "weight": dim.weight, "allowed_levels": [dim.min_level, dim.max_level],
                          **({"loss": result.qi_loss[dim.column]} if result.qi_loss else {})}
             for dim, level in zip(result.dimensions, search.levels)
@@ -114,6 +115,12 @@ def build_report(result: ExtractResult, context: dict) -> dict:
     }
 
 
+def _example(released, column: str) -> str | None:
+    """The most frequent released label of a column, to show what its level looks like."""
+    counts = released[column].dropna().value_counts()
+    return str(counts.index[0]) if len(counts) else None
+
+
 def _e(value) -> str:
     return html.escape(str(value))
 
@@ -135,6 +142,15 @@ def _size_buckets(people: np.ndarray, k: int) -> list[list]:
     return rows
 
 
+def _trajectory_note(traj: dict | None) -> str:
+    if not traj:
+        return "<p>No person identifier is released: rows of one person cannot be linked to each other.</p>"
+    return (f"<p class='warn'>A re-keyed person id ({_e(', '.join(traj['columns']))}) links each person's rows into "
+            f"a trajectory: {traj['people']} people, up to {traj['max_rows_per_person']} rows each (median "
+            f"{traj['median_rows_per_person']:g}). Someone who knows a few of a person's events can find that person "
+            "and follow all of their rows; the risks above assume single rows.</p>")
+
+
 def _source(report: dict) -> str:
     source = report.get("input") or {}
     if "zone" in source:
@@ -152,7 +168,8 @@ def render_html(report: dict, result: ExtractResult) -> str:
     warning_box = f"<div class='warn'><h2>Warnings</h2><ul>{warnings}</ul></div>" if warnings else ""
     attributes = _table(
         ["attribute", "released as", "level", "allowed levels", "weight", "information lost"],
-        [[col, t["meaning"], f"{t['level']} of {t['height']}", f"{t['allowed_levels'][0]}–{t['allowed_levels'][1]}",
+        [[col, t["meaning"] + (f", e.g. {t['example']}" if t.get("example") and t["level"] < t["height"] else ""),
+          f"{t['level']} of {t['height']}", f"{t['allowed_levels'][0]}–{t['allowed_levels'][1]}",
           f"{t['weight']:g}", f"{t['loss']:.1%}" if "loss" in t else "–"]
          for col, t in report["transformation"].items()],
     )
@@ -213,6 +230,7 @@ more precise; the allowed levels bound what the search may choose.</small></p>
 <h2>Re-identification risk</h2>
 <p>Risk that an attacker picks out one person, counted in people (not rows). A group of n people gives 1/n.</p>
 {_table(["attacker", "who that is", "highest", "average", f"people above {threshold:.0%}"], risk_rows)}
+{_trajectory_note(traj)}
 <h2>Group sizes</h2>{_table(["people in the group", "groups"], _size_buckets(people_per_class, settings.k))}
 <h2>Sample rows</h2><p><small>{len(sample_rows)} randomly chosen released rows, exactly as delivered.</small></p>{sample}
 <details><summary>Technical details</summary>

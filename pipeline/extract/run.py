@@ -13,6 +13,7 @@ from pipeline import __version__
 from pipeline.extract.anonymize import ExtractConfigError, ExtractSettings, anonymize
 from pipeline.extract.io import (ExtractIOError, append_audit_entry, check_output_dir, read_table, sha256_file,
                                  staged_output_dir, write_manifest)
+from pipeline.extract.lake_input import ZONES as LAKE_ZONES
 from pipeline.extract.lake_input import read_lake
 from pipeline.extract.people import DEFAULT_SUBJECT_COLUMNS
 from pipeline.extract.policy_defaults import PolicyDefaultsError, load_policy_defaults
@@ -22,6 +23,7 @@ from pipeline.extract.report import build_report, render_html
 from pipeline.extract.search import SearchError
 from pipeline.extract.secret import load_secret
 from pipeline.hierarchies import HierarchyError, parse_hierarchy_arg
+from pipeline.lake.audit import EXTRACT_LOG, append_audit
 from pipeline.privacy import PrivacyModelError
 
 USER_ERRORS = (ExtractConfigError, ExtractIOError, HierarchyError, SearchError, PrivacyModelError, RekeyError,
@@ -54,6 +56,7 @@ def run_extract(*, input_path: Path | None, data_dir: Path | None, zone: str, da
                                 + ([sensitive] if sensitive else []) + list(subject_columns or ())))
     with report_progress.phase("reading"):
         if data_dir is not None:
+            _audit_lake_read(data_dir, zone, days, needed, recipient, out_dir)
             frame, source = read_lake(data_dir, zone, days or "all", needed, optional=DEFAULT_SUBJECT_COLUMNS)
         else:
             frame = read_table(input_path)
@@ -125,6 +128,19 @@ def run_extract(*, input_path: Path | None, data_dir: Path | None, zone: str, da
     return (f"extract written to {out_dir}: {report['records']['released']} records{people} "
             f"({report['records']['suppressed']} suppressed), k={result.achieved_k} people, "
             f"{settings.metric}={result.search.score:.6f}; levels {levels}{warnings}")
+
+
+def _audit_lake_read(data_dir, zone: str, days, columns: list[str], recipient, out_dir: Path) -> None:
+    """Record the restricted-zone read in <data>/audit/extract.log before it happens; no record, no read."""
+    if zone not in LAKE_ZONES:
+        raise ExtractIOError(f"--zone {zone!r}: an extract reads {', '.join(LAKE_ZONES)}")
+    try:
+        append_audit(data_dir, EXTRACT_LOG, {"action": "extract", "zone": zone, "days": days or "all",
+                                             "columns": columns, "recipient": recipient,
+                                             "out": str(Path(out_dir).resolve())})
+    except OSError as exc:
+        raise ExtractIOError(f"cannot record the read in the lake's audit log ({exc.strerror}); nothing was read") \
+            from exc
 
 
 def _rekey_key(rekey, stable_key: bool, recipient: str | None, secret_file, load_secret) -> tuple[bytes | None, str]:

@@ -16,6 +16,7 @@ distinct values (``HierarchySpec.materialize``) from the same definition.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,7 @@ class HierarchySpec:
         """Labels of ``values`` at ``level`` (0 = as given, height = `*`); nulls (NULL_LEAF) stay null below `*`."""
         values = np.asarray(values, dtype=object)
         if self.builder is None:
-            hierarchy = load_arx_csv(self.path, name=self.column)
+            hierarchy = _cached_file(self.path, self.column, self.path.stat().st_mtime_ns)
             return hierarchy.level_values(level)[hierarchy.level_codes(level)[_leaf_codes(hierarchy, values)]]
         if level == 0:
             return values
@@ -80,6 +81,12 @@ class HierarchySpec:
                                      module.levels(self.params))
         except HierarchyError as exc:
             raise HierarchyError(f"{self.builder} hierarchy for {self.column!r}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_file(path: Path, column: str, mtime_ns: int) -> Hierarchy:
+    """A file hierarchy parsed once per batch caller (the modification time keys a changed file anew)."""
+    return load_arx_csv(path, name=column)
 
 
 def _leaf_codes(hierarchy: Hierarchy, values: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from typing import Hashable
 import numpy as np
 import pyarrow as pa
 
-from pipeline.kanon.hierarchy import UNKNOWN, generalize
+from pipeline.kanon.hierarchy import UNKNOWN, generalize_many
 from pipeline.kanon.models import privacy_models, sensitive_histogram
 from pipeline.linkage import subject_ids
 from pipeline.policy.model import KAnonSection
@@ -48,6 +48,7 @@ class CellState:
     events: int = 0
     subjects: set[Hashable] = field(default_factory=set)
     sensitive: set[tuple] = field(default_factory=set)
+    counts: dict[Hashable, int] = field(default_factory=dict)  # events per identity/person: only for a DP release
 
 
 @dataclass
@@ -68,11 +69,6 @@ class WindowRelease:
     suppressed_subjects: int
     people: set[int] = field(default_factory=set)  # everyone in this group of cells (for the stats row)
     suppressed_people: set[int] = field(default_factory=set)
-
-
-def window_start_ms(times_ms, size_ms: int):
-    """Start of the tumbling window holding each time (an int, or an array/Series of them)."""
-    return (times_ms // size_ms) * size_ms
 
 
 def _strings(table: pa.Table, name: str) -> list[str]:
@@ -97,6 +93,7 @@ def pre_aggregate(table: pa.Table, config: KAnonSection, time_column: str) -> di
     columns = [_strings(table, config.partition_column)] + [_strings(table, q) for q in config.cell_attributes]
     sensitive = _strings(table, config.sensitive_column) if config.sensitive_column else None
     out: dict[tuple[int, Cell], CellState] = {}
+    per_subject = config.release != "k_anonymity"  # DP bounding needs each person's events per cell
     for i, (window, identity, *cell) in enumerate(zip(windows, identities(table, config), *columns)):
         if identity is None:
             continue  # no person to count: cannot contribute to k (the schema requires a device id, so rare)
@@ -108,6 +105,8 @@ def pre_aggregate(table: pa.Table, config: KAnonSection, time_column: str) -> di
         state.subjects.add(identity)
         if sensitive is not None:
             state.sensitive.add((identity, sensitive[i]))
+        if per_subject:
+            state.counts[identity] = state.counts.get(identity, 0) + 1
     return out
 
 
@@ -118,8 +117,7 @@ def link_people(cells: dict[Cell, CellState]) -> dict[Cell, CellState]:
     records written before people were linked are 1-tuples (the old subject string); they are padded into the
     first column, where a collision with another column's pseudonym would need a 64-bit HMAC collision.
     """
-    distinct = sorted({identity for state in cells.values() for identity in state.subjects},
-                      key=lambda t: tuple("" if v is None else v for v in t))
+    distinct = list({identity for state in cells.values() for identity in state.subjects})
     if not distinct:
         return {cell: CellState(state.events) for cell, state in cells.items()}
     width = max(len(t) for t in distinct)
@@ -127,8 +125,16 @@ def link_people(cells: dict[Cell, CellState]) -> dict[Cell, CellState]:
     person = subject_ids([list(column) for column in zip(*padded)]).tolist()
     index = {identity: person[i] for i, identity in enumerate(distinct)}
     return {cell: CellState(state.events, {index[i] for i in state.subjects},
-                            {(index[i], value) for i, value in state.sensitive})
+                            {(index[i], value) for i, value in state.sensitive}, _person_counts(state.counts, index))
             for cell, state in cells.items()}
+
+
+def _person_counts(counts: dict, index: dict) -> dict:
+    """Events per person from events per identity (several identities of one person add up)."""
+    out: dict = {}
+    for identity, count in counts.items():
+        out[index[identity]] = out.get(index[identity], 0) + count
+    return out
 
 
 def _passing(states: list[CellState], models) -> np.ndarray:
@@ -146,7 +152,7 @@ def release_window(cells: dict[Cell, CellState], config: KAnonSection, models=No
     qis = list(config.cell_attributes)
     hierarchies = [config.cell_attributes[q] for q in qis]
     levels = [0] * len(qis)
-    remaining = {cell: CellState(s.events, set(s.subjects), set(s.sensitive)) for cell, s in cells.items()}
+    remaining = dict(cells)  # never mutated: merging builds new states
     all_people = set().union(*(s.subjects for s in remaining.values())) if remaining else set()
     total_events = sum(s.events for s in remaining.values())
     rows: list[PublishedCell] = []
@@ -166,9 +172,10 @@ def release_window(cells: dict[Cell, CellState], config: KAnonSection, models=No
         qi_index = qis.index(config.rollup_order[step])
         levels[qi_index] += 1
         merged: dict[Cell, CellState] = {}
-        for cell, state in left.items():
+        lifted = generalize_many(hierarchies[qi_index], [cell[qi_index + 1] for cell in left], levels[qi_index])
+        for (cell, state), value in zip(left.items(), lifted):
             raised = list(cell)
-            raised[qi_index + 1] = generalize(hierarchies[qi_index], cell[qi_index + 1], levels[qi_index])
+            raised[qi_index + 1] = value
             target = merged.setdefault(tuple(raised), CellState())
             target.events += state.events
             target.subjects |= state.subjects

@@ -1,4 +1,11 @@
-"""Streaming roll-up ladders of quasi-identifiers: H3 parent cells, or value → '*'."""
+"""Streaming roll-up ladders of quasi-identifiers: H3 parent cells, or value → '*'.
+
+The extract's builders (pipeline/hierarchies/, `spec_from_policy`) compute the same ladders from the same policy
+entries; they import pandas, which the worker process refuses to load (pipeline/worker.py), so the stream keeps
+this pandas-free copy and tests/kanon/test_people.py checks that both give the same labels at every level.
+Stream conventions on top: a null (published as 'unknown') goes straight to '*', and a value that is not an
+H3 cell becomes 'unknown' rather than stopping the release.
+"""
 
 from __future__ import annotations
 
@@ -34,3 +41,8 @@ def generalize(hierarchy: Hierarchy, value: str, level: int) -> str:
     if hierarchy.kind == "star" or level > len(hierarchy.resolutions) or value == UNKNOWN:
         return STAR
     return _h3_parent(value, hierarchy.resolutions[level - 1])
+
+
+def generalize_many(hierarchy: Hierarchy, values: list[str], level: int) -> list[str]:
+    """Each value raised to `level`."""
+    return [generalize(hierarchy, value, level) for value in values]

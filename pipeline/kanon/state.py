@@ -1,48 +1,57 @@
 """Window state of the k-anonymity stage in a faust table: per-batch cell deltas, watermarks, release records.
 
 Keys (bytes; raw serializer), each carrying the stage partition so a worker only ever releases its own:
-  d|<partition>|<window ms>|<source>|<order>  → {"ids": [identity tuples], "cells": {cell json: [events,
+  d|<partition>|<window ms>|<stream>|<lo>-<hi> → {"ids": [identity tuples], "cells": {cell json: [events,
                                                 [id index], ([id index, sensitive value])]}}: one batch's
-                                                contribution to one window
+                                                contribution to one window; it counts every row of the source
+                                                stream with a position in [lo, hi] (pipeline/common/positions.py)
+                                                that no earlier record of the window counted
   c|<partition>|<window ms>|<bucket>          → merged cells of earlier versions ({"cells": …, "o": {source:
                                                 offset}}); still read, so open windows survive an upgrade
   wm|<partition>|<source>                     → newest event-time bucket delivered by that raw-topic partition (ms)
   wmctl|<partition>                           → watermark forced by a control message (end of a finite run)
   closed|<partition>                          → windows ending at or before this (ms) are released
-  rel|<partition>|<window ms>                 → {source: offset} of the batches counted in that released window
+  rel|<partition>|<window ms>                 → {stream: [[lo, hi], …]}: positions counted in that released window
+                                                (or counted late after it)
 
 Each batch writes one changelog record per window it touches (usually one), holding only its own cells: the cost
 of a batch does not grow with the window, and a record stays far below the 1 MB message limit however many
 people a window counts. (Earlier versions rewrote 8 merged buckets per batch: cost and record size grew with the
-window.) Idempotence: the key names the batch's source (raw partition) and order, so a replayed batch rewrites
-its own key and is counted once; the window's cells are merged from its deltas at release.
+window.) Idempotence by source positions, whatever the batching of a replay: rows whose positions a record of
+the window (or its release) already counts are left out before a batch is applied, and the key names the batch's
+range; the window's cells are merged from its deltas at release. (Records of earlier versions, keyed by one raw
+offset per batch, are still read: such an order counts as the range [order, order].)
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Callable
 
+import numpy as np
 import orjson
+import pyarrow as pa
 
+from pipeline.common.positions import RangeSet, parse_range_id, position, raw_partition_of
+from pipeline.common.wire import POSITION_COLUMN
 from pipeline.kanon.core import Cell, CellState
 
 OTHER_SOURCE = "other"
 
 
-# Chunks of one raw message ("…-q1-c0", "…-q1-c1") are ordered within their offset.
-MAX_CHUNKS_PER_OFFSET = 4096
+def batch_source(batch_id: str, table: pa.Table, fallback_offset: int) -> tuple[str, str, int, int, np.ndarray]:
+    """(stream, watermark source, lo, hi, row positions) of a pseudonymized batch (pipeline/common/positions.py).
 
-
-def parse_batch_id(batch_id: str, fallback_offset: int) -> tuple[str, int]:
-    """(source, order) of a batch: ("3", 12345 * 4096 + chunk) for "r003-0000000000000012345-q1[-c<chunk>]".
-
-    Batches of one source arrive in this order; other producers are one source ordered by topic offset.
+    The watermark source is the raw partition (raw partitions are consumed at different speeds). A batch without
+    a range id (another producer) is one stream, its rows all at the message's own offset.
     """
-    parts = batch_id.split("-")
-    if len(parts) >= 2 and parts[0][:1] == "r" and parts[0][1:].isdigit() and parts[1].isdigit():
-        chunk = int(parts[3][1:]) if len(parts) >= 4 and parts[3][:1] == "c" and parts[3][1:].isdigit() else 0
-        return str(int(parts[0][1:])), int(parts[1]) * MAX_CHUNKS_PER_OFFSET + chunk
-    return OTHER_SOURCE, fallback_offset * MAX_CHUNKS_PER_OFFSET
+    parsed = parse_range_id(batch_id)
+    if parsed is not None and POSITION_COLUMN in table.schema.names:
+        stream, lo, hi = parsed
+        positions = table.column(POSITION_COLUMN).to_numpy()
+        return stream, str(raw_partition_of(stream)), lo, hi, positions
+    at = position(fallback_offset)
+    return OTHER_SOURCE, OTHER_SOURCE, at, at, np.full(table.num_rows, at, dtype=np.int64)
 
 
 class KAnonState:
@@ -53,13 +62,15 @@ class KAnonState:
         self.sources = sources  # raw-topic partitions feeding every partition (a silent one holds windows open)
         self.index: dict[int, dict[int, set[bytes]]] = {}  # partition → window → cell record keys
         self.marks: dict[int, dict[str, int]] = {}  # partition → source → newest event time (ms)
-        self.released: dict[tuple[int, int], dict[str, int]] = {}
+        self.released: dict[tuple[int, int], dict[str, RangeSet]] = {}
+        self.counted_ranges: dict[tuple[int, int], dict[str, RangeSet]] = {}  # (partition, window) → per stream
 
     def reset(self, *_args, **_kwargs) -> None:
         """After a rebalance or recovery, rebuild everything from the table."""
         self.index.clear()
         self.marks.clear()
         self.released.clear()
+        self.counted_ranges.clear()
 
     # ---- index ---------------------------------------------------------------------------------------------
     def windows(self, partition: int) -> dict[int, set[bytes]]:
@@ -105,54 +116,81 @@ class KAnonState:
             self.set_int(f"wmctl|{partition}", watermark_ms)
 
     # ---- cells --------------------------------------------------------------------------------------------
-    def apply(self, partition: int, window: int, updates: dict[Cell, CellState], source: str, offset: int) -> None:
-        """Record one batch's pre-aggregated cells of one window; a replayed batch (same key) is skipped.
+    def counted(self, partition: int, window: int, stream: str) -> RangeSet:
+        """Positions of `stream` already counted in an unreleased window (merged from its records' keys)."""
+        key = (partition, window)
+        if key not in self.counted_ranges:
+            by_stream: dict[str, RangeSet] = {}
+            for record in self.windows(partition).get(window, ()):
+                parsed = _record_range(record)
+                if parsed is not None:
+                    by_stream.setdefault(parsed[0], RangeSet()).add(parsed[1], parsed[2])
+            self.counted_ranges[key] = by_stream
+        return self.counted_ranges[key].setdefault(stream, RangeSet())
+
+    def apply(self, partition: int, window: int, updates: dict[Cell, CellState], stream: str, lo: int,
+              hi: int) -> None:
+        """Record one batch's pre-aggregated cells of one window (rows counted before already left out).
 
         The record lists the batch's distinct identity tuples once ("ids") and each cell refers to them by index:
         people are linked at release, over the whole window, so every identifier of an event must be kept.
         """
-        key = b"d|%d|%d|%s|%d" % (partition, window, source.encode(), offset)
+        key = b"d|%d|%d|%s|%d-%d" % (partition, window, stream.encode(), lo, hi)
         keys = self.windows(partition)[window]
-        if key in keys:
-            return  # replayed batch: already counted
+        self.counted(partition, window, stream).add(lo, hi)
+        if key in keys or not updates:
+            return  # nothing new: a replay
         ids: dict = {}
         cells = {}
+        counts = {}  # DP modes only: events per identity, as [id, events] pairs per cell
         for cell, update in updates.items():
             entry = [update.events, sorted(ids.setdefault(i, len(ids)) for i in update.subjects)]
             if update.sensitive:
                 entry.append(sorted([ids.setdefault(i, len(ids)), value] for i, value in update.sensitive))
-            cells[orjson.dumps(list(cell)).decode()] = entry
-        self.table[key] = orjson.dumps({"ids": list(ids), "cells": cells})
+            encoded = orjson.dumps(list(cell)).decode()
+            cells[encoded] = entry
+            if update.counts:
+                counts[encoded] = sorted([ids[i], n] for i, n in update.counts.items())
+        record = {"ids": list(ids), "cells": cells}
+        if counts:
+            record["counts"] = counts
+        self.table[key] = orjson.dumps(record)
         keys.add(key)
 
-    def has_batch(self, partition: int, window: int, source: str, offset: int) -> bool:
-        """Is this batch's contribution to an unreleased window already recorded (a replay)?"""
-        return b"d|%d|%d|%s|%d" % (partition, window, source.encode(), offset) in self.windows(partition).get(window, ())
-
-    def absorb(self, partition: int, by_window: dict[int, dict[Cell, CellState]], source: str, offset: int,
-               size_ms: int, grace_ms: int) -> dict[int, dict[Cell, CellState]]:
+    def absorb(self, partition: int, batch: pa.Table, row_windows: np.ndarray, positions: np.ndarray, stream: str,
+               lo: int, hi: int, size_ms: int, grace_ms: int,
+               aggregate: Callable[[pa.Table], dict[int, dict[Cell, CellState]]]) -> dict[int, dict[Cell, CellState]]:
         """Apply one batch; return, per window, the cells that are LATE (never applied, never re-released).
 
+        Rows whose positions the window already counted (a replay, however it was batched) are dropped silently.
         A window is final once released (`closed`) and also once it is due (end + grace behind the watermark)
         but not yet released: a crash between delivering a window and recording `closed` leaves it in the
         table, and the restarted worker must release exactly what it released before, not that plus events
-        that arrived in between. Replays of batches already counted are recognized and dropped silently.
+        that arrived in between. `aggregate` pre-aggregates rows into {window: {cell: state}}.
         """
         closed, watermark = self.closed(partition), self.watermark(partition)
         late: dict[int, dict[Cell, CellState]] = {}
-        for window, updates in by_window.items():
-            if window + size_ms <= closed or window + size_ms + grace_ms <= watermark:
-                if not (self.was_counted(partition, window, source, offset)
-                        or self.has_batch(partition, window, source, offset)):
-                    late[window] = updates
-            else:
-                self.apply(partition, window, updates, source, offset)
+        for window in np.unique(row_windows).tolist():
+            in_window = row_windows == window
+            fresh = in_window.copy()
+            final = window + size_ms <= closed or window + size_ms + grace_ms <= watermark
+            seen = self.counted(partition, window, stream).covers(positions[in_window])
+            if final:
+                seen |= ~self.not_counted(partition, window, stream, positions[in_window])
+            fresh[in_window] = ~seen
+            if final:
+                if fresh.any():
+                    late[window] = aggregate(batch.filter(pa.array(fresh))).get(window, {})
+                    self.count_late(partition, window, stream, lo, hi)
+                continue
+            rows = batch if fresh.all() else batch.filter(pa.array(fresh))
+            self.apply(partition, window, aggregate(rows).get(window, {}) if fresh.any() else {}, stream, lo, hi)
         return late
 
-    def take_window(self, partition: int, window: int) -> tuple[dict[Cell, CellState], dict[str, int]]:
-        """All cells of a window merged from its records, and the highest order applied per source."""
+    def take_window(self, partition: int, window: int) -> tuple[dict[Cell, CellState], dict[str, RangeSet]]:
+        """All cells of a window merged from its records, and the positions counted per stream."""
         cells: dict[Cell, CellState] = {}
-        offsets: dict[str, int] = {}
+        offsets: dict[str, RangeSet] = {}
         for key in sorted(self.windows(partition).get(window, ())):
             raw = self.table.get(key)
             if not raw:
@@ -171,16 +209,19 @@ class KAnonState:
                     current.events += entry[0]
                     current.subjects.update(subjects)
                     current.sensitive.update(sensitive)
-            if key.startswith(b"d|"):
-                _, _, _, source, order = key.decode().split("|")
-                applied = {source: int(order)}
+            for encoded, pairs in value.get("counts", {}).items():
+                counts = cells[tuple(orjson.loads(encoded))].counts
+                for i, n in pairs:
+                    counts[ids[i]] = counts.get(ids[i], 0) + n
+            parsed = _record_range(key)
+            if parsed is not None:
+                offsets.setdefault(parsed[0], RangeSet()).add(parsed[1], parsed[2])
             else:
-                applied = value.get("o", {})
-            for source, order in applied.items():
-                offsets[source] = max(order, offsets.get(source, -1))
+                for source, order in value.get("o", {}).items():
+                    offsets.setdefault(source, RangeSet()).add(0, int(order))
         return cells, offsets
 
-    def finish_release(self, partition: int, window: int, offsets: dict[str, int], closed: int,
+    def finish_release(self, partition: int, window: int, offsets: dict[str, RangeSet], closed: int,
                        forget_before_ms: int) -> None:
         """Record what the release counted and advance `closed` FIRST, then drop the window's cells.
 
@@ -189,8 +230,9 @@ class KAnonState:
         there and the leftover cells are discarded unreleased (`drop_released_leftovers`). A window is never
         released twice from partial state.
         """
-        self.table[b"rel|%d|%d" % (partition, window)] = orjson.dumps(offsets)
+        self.table[b"rel|%d|%d" % (partition, window)] = _dump_ranges(offsets)
         self.released[(partition, window)] = offsets
+        self.counted_ranges.pop((partition, window), None)
         self.set_int(f"closed|{partition}", closed)
         self._drop_cells(partition, window)
         for (p, old) in [k for k in self.released if k[0] == partition and k[1] < forget_before_ms]:
@@ -198,6 +240,7 @@ class KAnonState:
             self.table.pop(b"rel|%d|%d" % (p, old), None)
 
     def _drop_cells(self, partition: int, window: int) -> None:
+        self.counted_ranges.pop((partition, window), None)
         for key in self.windows(partition).pop(window, ()):
             if key in self.table:
                 del self.table[key]
@@ -210,9 +253,40 @@ class KAnonState:
             self._drop_cells(partition, window)
         return len(stale)
 
-    def was_counted(self, partition: int, window: int, source: str, offset: int) -> bool:
-        """True when a batch reaching a released window was already part of that release (a replay)."""
+    def released_ranges(self, partition: int, window: int) -> dict[str, RangeSet]:
         if (partition, window) not in self.released:
             raw = self.table.get(b"rel|%d|%d" % (partition, window))
-            self.released[(partition, window)] = orjson.loads(raw) if raw else {}
-        return self.released[(partition, window)].get(source, -1) >= offset
+            self.released[(partition, window)] = _load_ranges(raw) if raw else {}
+        return self.released[(partition, window)]
+
+    def not_counted(self, partition: int, window: int, stream: str, positions: np.ndarray) -> np.ndarray:
+        """Mask of rows of a released window that its release did not count: late events, not replays."""
+        ranges = self.released_ranges(partition, window).get(stream)
+        return np.ones(len(positions), dtype=bool) if ranges is None else ~ranges.covers(positions)
+
+    def count_late(self, partition: int, window: int, stream: str, lo: int, hi: int) -> None:
+        """Remember late rows as counted with the release, so a replay does not count them late again."""
+        ranges = self.released_ranges(partition, window)
+        ranges.setdefault(stream, RangeSet()).add(lo, hi)
+        self.table[b"rel|%d|%d" % (partition, window)] = _dump_ranges(ranges)
+
+
+def _record_range(key: bytes) -> tuple[str, int, int] | None:
+    """(stream, lo, hi) a cell record counts; an older record's single order counts as [order, order]."""
+    if not key.startswith(b"d|"):
+        return None
+    _, _, _, stream, span = key.decode().split("|")
+    lo, _, hi = span.partition("-")
+    return stream, int(lo), int(hi or lo)
+
+
+def _dump_ranges(ranges: dict[str, RangeSet]) -> bytes:
+    return orjson.dumps({stream: [list(r) for r in rs] for stream, rs in ranges.items()})
+
+
+def _load_ranges(raw: bytes) -> dict[str, RangeSet]:
+    """{stream: [[lo, hi], …]}; an older record's {source: order} counts everything up to that order."""
+    ranges: dict[str, RangeSet] = {}
+    for stream, value in orjson.loads(raw).items():
+        ranges[stream] = RangeSet([(0, int(value))] if isinstance(value, int) else [tuple(r) for r in value])
+    return ranges

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-MIN_SECRET_BYTES = 32
-ACTIVE, RETIRED, DESTROYED = "active", "retired", "destroyed"
-PERIODS = ("daily", "weekly", "monthly", "yearly")
+from pipeline.keys.epochs import ACTIVE, DESTROYED, MIN_SECRET_BYTES, PERIODS, RETIRED
 
 
 class KeyRingError(ValueError):

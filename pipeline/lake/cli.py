@@ -5,25 +5,28 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-from pipeline.keys.ring import KeyRing, KeyRingError
-from pipeline.lake.compaction import CompactionError, compact_zone
-from pipeline.lake.erasure import ErasureError, forget as forget_person
-from pipeline.lake.person import DEFAULT_MAX_COMPONENT, PersonError
-from pipeline.lake.layout import RESTRICTED, SHAREABLE, ZONES
-from pipeline.lake.query import QueryError, format_table, run_query
-from pipeline.lake.report import ReportError, build_report
-from pipeline.lake.retention import RetentionError, apply_retention, load_retention
+from pipeline.lake.layout import DEFAULT_MAX_COMPONENT, RESTRICTED, SHAREABLE, ZONES
+from pipeline.options import (FILE, data_dir_option, keyring_option, loaded_classes, metrics_port_option, option,
+                              policy_option)
+
+# Each command imports what it runs (pyarrow, DuckDB, matplotlib, pandas) inside its body: `anonpipe --help` and
+# `anonpipe query` must not pay for the rest.
 
 # Errors whose messages are written for the operator (and never carry personal data or key material).
-_EXPECTED_ERRORS = (CompactionError, RetentionError, ErasureError, PersonError, KeyRingError, QueryError, ReportError)
+_EXPECTED_ERRORS = (("pipeline.lake.compaction", "CompactionError"), ("pipeline.lake.retention", "RetentionError"),
+                    ("pipeline.lake.erasure", "ErasureError"), ("pipeline.lake.person", "PersonError"),
+                    ("pipeline.keys.ring", "KeyRingError"), ("pipeline.lake.query", "QueryError"),
+                    ("pipeline.lake.report", "ReportError"), ("pipeline.lake.report_data", "ReportError"),
+                    ("pipeline.lake.people_release", "PeopleReleaseError"),
+                    ("pipeline.hierarchies.base", "HierarchyError"))
+_ARROW_ERRORS = (("pyarrow.lib", "ArrowException"),)
 
 
 def _one_line_errors(command):
@@ -35,20 +38,16 @@ def _one_line_errors(command):
             return command(*args, **kwargs)
         except click.ClickException:
             raise
-        except _EXPECTED_ERRORS as exc:
-            raise click.ClickException(str(exc)) from None
-        except pa.ArrowException as exc:
-            raise click.ClickException(f"could not read or write Parquet: {str(exc).splitlines()[0]}") from None
-        except OSError as exc:
-            raise click.ClickException(f"{exc.strerror or type(exc).__name__}: {exc.filename}") from None
+        except Exception as exc:
+            if isinstance(exc, loaded_classes(_EXPECTED_ERRORS)):
+                raise click.ClickException(str(exc)) from None
+            if isinstance(exc, loaded_classes(_ARROW_ERRORS)):
+                raise click.ClickException(f"could not read or write Parquet: {str(exc).splitlines()[0]}") from None
+            if isinstance(exc, OSError):
+                raise click.ClickException(f"{exc.strerror or type(exc).__name__}: {exc.filename}") from None
+            raise
 
     return wrapper
-
-
-def data_dir_option(command):
-    return click.option("--data-dir", envvar="ANONPIPE_DATA_DIR", default="./data", show_default=True,
-                        type=click.Path(path_type=Path),
-                        help="lake root (env ANONPIPE_DATA_DIR)")(command)
 
 
 def _existing(data_dir: Path) -> Path:
@@ -73,7 +72,7 @@ def lake_group():
 
 
 @lake_group.command("compact")
-@data_dir_option
+@data_dir_option()
 @click.option("--zone", "zones", multiple=True, type=click.Choice(ZONES), help="zone(s) to compact (default: all)")
 @click.option("--date", "dates", multiple=True, callback=lambda c, p, v: [_parse_date(c, p, d).isoformat() for d in v],
               help="only these date partitions, YYYY-MM-DD (repeatable)")
@@ -83,6 +82,8 @@ def lake_group():
 @_one_line_errors
 def compact_command(data_dir, zones, dates, min_files, dry_run):
     """Merge each date partition's small batch files into one compact file."""
+    from pipeline.lake.compaction import compact_zone
+
     data_dir = _existing(data_dir)
     merged = 0
     for zone in zones or ZONES:
@@ -99,16 +100,17 @@ def compact_command(data_dir, zones, dates, min_files, dry_run):
 
 
 @lake_group.command("retention")
-@data_dir_option
-@click.option("--policy", envvar="ANONPIPE_POLICY", type=click.Path(path_type=Path, dir_okay=False),
-              help="policy YAML whose `retention` mapping sets the days per zone (env ANONPIPE_POLICY)")
+@data_dir_option()
+@policy_option()
 @click.option("--today", callback=_parse_date, help="reference date YYYY-MM-DD (default: today, UTC)")
 @click.option("--dry-run", is_flag=True, help="list what would be removed, delete nothing")
 @_one_line_errors
-def retention_command(data_dir, policy, today, dry_run):
+def retention_command(data_dir, policy_path, today, dry_run):
     """Delete date partitions older than each zone's retention."""
+    from pipeline.lake.retention import apply_retention, load_retention
+
     data_dir = _existing(data_dir)
-    days = load_retention(policy)
+    days = load_retention(policy_path)
     today = today or dt.datetime.now(dt.timezone.utc).date()
     expired = apply_retention(data_dir, days, today, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
@@ -119,24 +121,20 @@ def retention_command(data_dir, policy, today, dry_run):
 
 
 @lake_group.command("maintain")
-@data_dir_option
-@click.option("--policy", envvar="ANONPIPE_POLICY", type=click.Path(path_type=Path, dir_okay=False),
-              help="policy YAML whose `retention` mapping sets the days per zone (env ANONPIPE_POLICY)")
-@click.option("--interval", envvar="ANONPIPE_MAINTAIN_INTERVAL", default=3600.0, show_default=True,
-              type=click.FloatRange(min=0.1), help="seconds between cycles")
+@data_dir_option()
+@policy_option()
+@option("--interval", envvar="ANONPIPE_MAINTAIN_INTERVAL", default=3600.0, show_default=True,
+        type=click.FloatRange(min=0.1), help="seconds between cycles")
 @click.option("--once", is_flag=True, help="run one cycle and exit (for a Kubernetes CronJob or cron)")
 @click.option("--no-compact", is_flag=True, help="skip compaction (retention and permissions still run)")
-@click.option("--metrics-port", envvar="ANONPIPE_METRICS_PORT", type=int, default=0, show_default=True,
-              help="serve anonpipe_lake_* gauges on this port (0: off)")
+@metrics_port_option()
 @_one_line_errors
-def maintain_command(data_dir, policy, interval, once, no_compact, metrics_port):
+def maintain_command(data_dir, policy_path, interval, once, no_compact, metrics_port):
     """Apply retention, compaction and zone permissions now and then every --interval seconds (a service)."""
-    import signal
-    import threading
-
     from pipeline.lake.maintain import run_cycle, run_forever
+    from pipeline.lake.retention import load_retention
     if once:
-        days = load_retention(policy)
+        days = load_retention(policy_path)
         report = run_cycle(_existing(data_dir), days, compact=not no_compact)
         click.echo(f"removed {sum(report.removed.values())} partition(s), compacted {report.compacted}, "
                    f"fixed {report.permissions_fixed} permission(s), expired {report.blocklist_expired} "
@@ -144,7 +142,7 @@ def maintain_command(data_dir, policy, interval, once, no_compact, metrics_port)
         if report.failed:
             raise click.ClickException(f"maintenance steps failed: {', '.join(report.failed)} (see the log)")
         return
-    load_retention(policy)  # a broken policy fails at start, not silently in the loop
+    load_retention(policy_path)  # a broken policy fails at start, not silently in the loop
     from pipeline.observability.logging import configure_logging
     from pipeline.observability.metrics import start_metrics_server
     configure_logging(os.environ.get("ANONPIPE_LOG_FORMAT", "text"), os.environ.get("ANONPIPE_LOG_LEVEL", "INFO"))
@@ -152,7 +150,7 @@ def maintain_command(data_dir, policy, interval, once, no_compact, metrics_port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        run_forever(data_dir, policy, interval, stop, compact=not no_compact)
+        run_forever(data_dir, policy_path, interval, stop, compact=not no_compact)
     except KeyboardInterrupt:
         pass
 
@@ -160,10 +158,10 @@ def maintain_command(data_dir, policy, interval, once, no_compact, metrics_port)
 # ---- query ------------------------------------------------------------------------------------------------
 @click.command("query")
 @click.argument("sql")
-@data_dir_option
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "parquet"]), default="table", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="write the result here (required for parquet)")
+@data_dir_option()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "parquet"]), default="table", show_default=True,
+              help="table: aligned text for a terminal; csv; parquet (needs --out).")
+@click.option("--out", type=FILE, metavar="FILE", help="write the result here (required for parquet)")
 @click.option("--max-rows", default=100, show_default=True, type=click.IntRange(min=1),
               help="rows shown by --format table")
 @click.option("--zone", type=click.Choice([SHAREABLE, RESTRICTED]), default=SHAREABLE, show_default=True,
@@ -176,6 +174,12 @@ def query_command(sql, data_dir, fmt, out, max_rows, zone):
     Only the lake's own Parquet files can be read: no other files, COPY, ATTACH or extensions. The DLQ is
     never queryable.
     """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from pipeline.lake.query import format_table, run_query
+
     data_dir = _existing(data_dir)
     if fmt == "parquet" and out is None:
         raise click.ClickException("--format parquet needs --out FILE")
@@ -199,14 +203,46 @@ def query_command(sql, data_dir, fmt, out, max_rows, zone):
 
 # ---- report -----------------------------------------------------------------------------------------------
 @click.command("report")
-@data_dir_option
-@click.option("--out", default="report.html", show_default=True, type=click.Path(path_type=Path, dir_okay=False))
+@data_dir_option()
+@click.option("--out", default="report.html", show_default=True, type=FILE, metavar="FILE",
+              help="HTML file to write (self-contained: data, charts and script inlined).")
+@click.option("--lang", type=click.Choice(["ru", "kk", "en"]), default="ru", show_default=True,
+              help="Labels: Russian, Kazakh or English.")
+@click.option("--last-days", "days", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Only the last N local days (default: all).")
+@policy_option(help="Policy YAML (time zone, districts; default: the packaged policy).")
 @_one_line_errors
-def report_command(data_dir, out):
-    """Write a self-contained HTML report from the anonymous zones (aggregates, window_stats)."""
+def report_command(data_dir, out, lang, days, policy_path):
+    """Write a self-contained HTML dashboard from the shareable zones (aggregates, window_stats, people)."""
+    from pipeline.lake.report import build_report  # DuckDB: only this command pays for it
+    from pipeline.policy.loader import load_policy
+
     data_dir = _existing(data_dir)
-    data = build_report(data_dir, out)
-    click.echo(f"wrote {out} ({len(data.sections)} sections)")
+    data = build_report(data_dir, out, load_policy(policy_path).policy, lang, days)
+    click.echo(f"wrote {out}: {data.first_day} – {data.last_day} (local days, {data.timezone})")
+
+
+# ---- release-people ---------------------------------------------------------------------------------------
+@click.command("release-people")
+@data_dir_option()
+@click.option("--only", "periods", multiple=True, type=click.Choice(["day", "month"]),
+              help="Release only days or only months (default: both, days first).")
+@option("--stage-partitions", type=click.IntRange(min=1), envvar="ANONPIPE_PARTITIONS", default=4,
+              show_default=True, help="Partitions of telemetry.pseudonymized (which hour rows each event type has).")
+@policy_option(help="Policy YAML (k, time zone, districts; default: the packaged policy).")
+@_one_line_errors
+def release_people_command(data_dir, periods, stage_partitions, policy_path):
+    """Publish distinct people per local day and month (people zone) for every finished, unreleased period."""
+    from pipeline.lake.people_release import PERIODS, release_people
+    from pipeline.policy.loader import load_policy
+
+    data_dir = _existing(data_dir)
+    results = release_people(data_dir, load_policy(policy_path), tuple(periods) or PERIODS,
+                             stage_partitions=stage_partitions)
+    for r in results:
+        click.echo(f"{r.period} {r.local_start}: {r.skipped or f'{r.published} rows published, {r.withheld} withheld'}")
+    if not results:
+        click.echo("nothing to release: no pseudonymized rows yet")
 
 
 # ---- forget -----------------------------------------------------------------------------------------------
@@ -230,27 +266,25 @@ def _identifiers(user_id, device_id, cookie_id, session_id) -> dict[str, str]:
 
 def _person_options(command):
     """Options shared by `forget` and `export-person`: who, which policy and keys, which lakes."""
-    for option in reversed([
+    for add_option in reversed([
         click.option("--user-id", help="the person's user id ('-' reads it from stdin)"),
         click.option("--device-id", help="the person's device id ('-' reads it from stdin)"),
         click.option("--cookie-id", help="the person's cookie id ('-' reads it from stdin)"),
         click.option("--session-id", help="a session id of the person ('-' reads it from stdin)"),
-        click.option("--policy", "policy_path", envvar="ANONPIPE_POLICY", default=None,
-                     help="policy YAML (which columns hold which pseudonyms); default: the packaged policy"),
-        click.option("--keyring", envvar="ANONPIPE_KEYRING", required=True,
-                     type=click.Path(path_type=Path, dir_okay=False),
-                     help="key ring file, mode 0600 (env ANONPIPE_KEYRING)"),
-        click.option("--lake-url", envvar="ANONPIPE_LAKE_URL", default=None,
-                     help="also the object-store lake (s3://bucket/prefix, …; env ANONPIPE_LAKE_URL)"),
+        policy_option(help="Policy YAML (which columns hold which pseudonyms; default: the packaged policy)."),
+        keyring_option(),
+        option("--lake-url", envvar="ANONPIPE_LAKE_URL", default=None, metavar="URL",
+               help="also the object-store lake (s3://bucket/prefix, …)"),
         click.option("--max-linked", default=DEFAULT_MAX_COMPONENT, show_default=True, type=click.IntRange(min=1),
                      help="a linked group with more user/device/cookie ids than this (a shared or kiosk device) "
                           "is not expanded: only rows with the given ids count, and the group is reported"),
     ]):
-        command = option(command)
-    return data_dir_option(command)
+        command = add_option(command)
+    return data_dir_option()(command)
 
 
-def _held_ring(keyring: Path) -> KeyRing:
+def _held_ring(keyring: Path):
+    from pipeline.keys.ring import KeyRing
     ring = KeyRing.load(keyring)
     if not ring.held_keys():
         raise click.ClickException("the key ring holds no usable key: pseudonyms cannot be recomputed "
@@ -261,14 +295,17 @@ def _held_ring(keyring: Path) -> KeyRing:
 @click.command("forget")
 @_person_options
 @_one_line_errors
-def forget_command(data_dir, user_id, device_id, cookie_id, session_id, policy_path, keyring, lake_url, max_linked):
+def forget_command(data_dir, user_id, device_id, cookie_id, session_id, policy_path, keyring_path, lake_url,
+                   max_linked):
     """Erase a person: every row linked to the given ids under every key still held (local and object-store
     lakes, local DLQ), block their pseudonyms at ingest, list the copies that expire by themselves; audit."""
+    from pipeline.lake.erasure import forget as forget_person
+    from pipeline.policy.loader import load_policy, pseudonym_fields
+
     data_dir = _existing(data_dir)
     identifiers = _identifiers(user_id, device_id, cookie_id, session_id)
-    from pipeline.policy.loader import load_policy, pseudonym_fields
     policy = load_policy(policy_path)
-    ring = _held_ring(keyring)
+    ring = _held_ring(keyring_path)
     result, log = forget_person(
         data_dir, ring, identifiers, pseudonym_fields(policy), lake_url=lake_url, max_component=max_linked,
         retention=policy.policy.retention.model_dump(),
@@ -290,20 +327,22 @@ def forget_command(data_dir, user_id, device_id, cookie_id, session_id, policy_p
 
 @click.command("export-person")
 @_person_options
-@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False), metavar="DIRECTORY",
               help="new folder for the export (created with mode 0700; must not exist)")
 @_one_line_errors
-def export_person_command(data_dir, user_id, device_id, cookie_id, session_id, policy_path, keyring, lake_url,
+def export_person_command(data_dir, user_id, device_id, cookie_id, session_id, policy_path, keyring_path, lake_url,
                           max_linked, out):
     """Subject-access export: every row held under the person's linked pseudonyms, their dead-letter lines,
     and a summary; audited."""
-    data_dir = _existing(data_dir)
-    identifiers = _identifiers(user_id, device_id, cookie_id, session_id)
     from pipeline.lake.export_person import export_person
     from pipeline.policy.loader import load_policy, pseudonym_fields
-    summary = export_person(data_dir, _held_ring(keyring), identifiers, pseudonym_fields(load_policy(policy_path)),
+
+    data_dir = _existing(data_dir)
+    identifiers = _identifiers(user_id, device_id, cookie_id, session_id)
+    summary = export_person(data_dir, _held_ring(keyring_path), identifiers, pseudonym_fields(load_policy(policy_path)),
                             out, lake_url=lake_url, max_component=max_linked)
     click.echo(f"wrote {summary['rows']} rows and {summary['dlq_lines']} dead-letter line(s) to {out}")
 
 
-LAKE_COMMANDS = [lake_group, query_command, report_command, forget_command, export_person_command]
+LAKE_COMMANDS = [lake_group, query_command, report_command, forget_command, export_person_command,
+                 release_people_command]

@@ -3,9 +3,10 @@
 Delivery guarantee: exactly-once rows on disk under at-least-once delivery. A zone sink takes up to
 `flush_messages` messages (or 250k rows) or whatever arrived within `flush_seconds` (pipeline/lake/sink_buffer.py),
 writes them as one file per date partition (file and folder fsynced), and only then acknowledges those messages,
-so faust commits their offsets after the file is durable. Each file's footer lists the batch ids it holds (batch
-ids derive from raw-topic offsets), and the writer leaves out batches a partition already holds: a redelivered or
-re-produced message adds no rows. The DLQ sink writes one NDJSON file per message, named by its batch id.
+so faust commits their offsets after the file is durable. Each file's footer names the source positions it holds
+(ranges per raw partition, pipeline/positions.py), and the writer leaves out rows a partition already holds: a
+redelivered message, or a replay the ingest stage gathered into other batches, adds no rows. The DLQ sink writes
+one NDJSON file per message, named by its batch id (at-least-once: a replay gathered differently writes again).
 On SIGTERM and at a rebalance faust waits for acknowledgements and the buffer is written within `flush_seconds`;
 after a kill -9 it is simply unacknowledged, and the next owner of the partition reads it again.
 """
@@ -62,6 +63,67 @@ def _batch_id(event) -> str:
     return f"{event.message.topic.replace('.', '_')}-{event.message.partition:03d}-{event.message.offset:019d}"
 
 
+class ZoneSink:
+    """The agent writing one internal topic into one lake zone: buffer, write, then acknowledge.
+
+    Acks are ours: faust commits an offset only when every agent on the topic acknowledged it, and this agent
+    does so only after the file holding the message is durable. (faust's take_events() was tried first: while a
+    stopping or rebalancing consumer waits for acks it never yields its buffer, so shutdown waited 20 s. A plain
+    task on the event loop keeps flushing then.)
+    """
+
+    def __init__(self, writer: ZoneWriter, zone: str, flush_messages: int, flush_seconds: float,
+                 metrics: PipelineMetrics):
+        self.writer, self.zone, self.metrics = writer, zone, metrics
+        self.flush_messages, self.flush_seconds = flush_messages, flush_seconds
+        self.failing_since: float | None = None  # one log line when writes start failing, one when they recover
+
+    async def consume(self, stream) -> None:
+        manual = stream.noack()
+        pending = SinkBuffer(self.flush_messages, self.flush_seconds)
+        ticker = asyncio.ensure_future(self._flush_when_due(pending, manual))
+        try:
+            async for event in manual.events():
+                control = header(event.headers, HEADER_KIND) == KIND_CONTROL
+                pending.add(event, None if control else SinkMessage(_batch_id(event), decode_table(event.value)))
+                if pending.full():
+                    await self.flush(pending, manual)
+        finally:
+            ticker.cancel()
+
+    async def _flush_when_due(self, pending: SinkBuffer, manual) -> None:
+        while True:
+            await asyncio.sleep(min(0.25, self.flush_seconds / 2))
+            if pending.due():
+                await self.flush(pending, manual)
+
+    async def flush(self, pending: SinkBuffer, manual) -> None:
+        events, messages = pending.take()
+        if messages:
+            try:
+                with self.metrics.time_batch(f"sink_{self.zone}"):
+                    planned = self.writer.write(messages)
+            except Exception as exc:  # disk full, object store down: keep the rows, retry next tick
+                pending.put_back(events, messages)
+                self._failing(exc, len(messages))
+                return
+            if self.failing_since is not None:
+                log.warning("lake sink %s writes again after %.0fs", self.zone, time.monotonic() - self.failing_since)
+                self.failing_since = None
+            self.metrics.record_sink(self.zone, sum(file.table.num_rows for file in planned))
+        for event in events:
+            await manual.ack(event)
+
+    def _failing(self, exc: Exception, held: int) -> None:
+        if self.failing_since is not None:
+            return
+        self.failing_since = time.monotonic()
+        # The type and errno text only: a message could quote data it failed on.
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else ""
+        log.error("lake sink %s cannot write (%s%s); holding %d messages unacknowledged and retrying", self.zone,
+                  type(exc).__name__, f": {reason}" if reason else "", held)
+
+
 def register(app, topics, data_dir: Path, metrics=None, lake_url: str | None = None,
              flush_messages: int = DEFAULT_FLUSH_MESSAGES, flush_seconds: float = DEFAULT_FLUSH_SECONDS) -> None:
     """Zones go to `data_dir`/lake, or to `lake_url` (an object store) when given; the DLQ always stays local."""
@@ -73,64 +135,11 @@ def register(app, topics, data_dir: Path, metrics=None, lake_url: str | None = N
     removed = remove_stale_temp_files(Path(data_dir))
     if removed:
         log.info("removed %d stale temp files left by a crashed writer", removed)
-
-    def zone_sink(topic, zone: str, name: str):
-        writer = ZoneWriter(Path(data_dir), zone, remote)
-
-        @app.agent(topic, name=name)
-        async def sink(stream):
-            # Acks are ours: faust commits an offset only when every agent on the topic acknowledged it, and
-            # this agent does so only after the file holding the message is durable. (faust's take_events()
-            # was tried first: while a stopping or rebalancing consumer waits for acks it never yields its
-            # buffer, so shutdown waited 20 s. A plain task on the event loop keeps flushing then.)
-            manual = stream.noack()
-            pending = SinkBuffer(flush_messages, flush_seconds)
-
-            failing_since: list[float] = []  # one log line when writes start failing, one when they recover
-
-            async def flush() -> None:
-                events, messages = pending.take()
-                if messages:
-                    try:
-                        with metrics.time_batch(f"sink_{zone}"):
-                            planned = writer.write(messages)
-                    except Exception as exc:  # disk full, object store down: keep the rows, retry next tick
-                        pending.put_back(events, messages)
-                        if not failing_since:
-                            failing_since.append(time.monotonic())
-                            # The type and errno text only: a message could quote data it failed on.
-                            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else ""
-                            log.error("lake sink %s cannot write (%s%s); holding %d messages unacknowledged and "
-                                      "retrying", zone, type(exc).__name__, f": {reason}" if reason else "",
-                                      len(messages))
-                        return
-                    if failing_since:
-                        log.warning("lake sink %s writes again after %.0fs", zone,
-                                    time.monotonic() - failing_since.pop())
-                    metrics.record_sink(zone, sum(file.table.num_rows for file in planned))
-                for event in events:
-                    await manual.ack(event)
-
-            async def flush_when_due() -> None:
-                while True:
-                    await asyncio.sleep(min(0.25, flush_seconds / 2))
-                    if pending.due():
-                        await flush()
-
-            ticker = asyncio.ensure_future(flush_when_due())
-            try:
-                async for event in manual.events():
-                    control = header(event.headers, HEADER_KIND) == KIND_CONTROL
-                    pending.add(event, None if control else SinkMessage(_batch_id(event), decode_table(event.value)))
-                    if pending.full():
-                        await flush()
-            finally:
-                ticker.cancel()
-        return sink
-
-    zone_sink(topics.pseudonymized, PSEUDONYMIZED, "sink-pseudonymized")
-    zone_sink(topics.aggregates, AGGREGATES, "sink-aggregates")
-    zone_sink(topics.window_stats, WINDOW_STATS, "sink-window-stats")
+    for topic, zone, name in ((topics.pseudonymized, PSEUDONYMIZED, "sink-pseudonymized"),
+                              (topics.aggregates, AGGREGATES, "sink-aggregates"),
+                              (topics.window_stats, WINDOW_STATS, "sink-window-stats")):
+        sink = ZoneSink(ZoneWriter(Path(data_dir), zone, remote), zone, flush_messages, flush_seconds, metrics)
+        app.agent(topic, name=name)(sink.consume)
 
     @app.agent(topics.dlq, name="sink-dlq")
     async def dlq_sink(stream):

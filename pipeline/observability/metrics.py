@@ -151,3 +151,15 @@ class PipelineMetrics:
 
     def record_consumer_lag(self, topic: str, partition: int, lag: int) -> None:
         CONSUMER_LAG.labels(topic, str(partition)).set(max(0, lag))
+
+
+# The raw topic's incarnation (a token of its Kafka topic id): a deleted and re-created topic restarts its offsets,
+# and events are told apart by incarnation. One series per incarnation seen; the current one is 1.
+RAW_TOPIC_INCARNATION = Gauge(
+    "raw_topic_incarnation", "1 for the raw topic incarnation this worker reads, 0 for earlier ones it saw.",
+    ["incarnation"], namespace=_NAMESPACE, registry=REGISTRY,
+)
+INCARNATION_CHANGES = Counter(
+    "raw_topic_incarnation_changes", "Times the raw topic was found re-created (a new topic id) since the last run.",
+    namespace=_NAMESPACE, registry=REGISTRY,
+)

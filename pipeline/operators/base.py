@@ -72,21 +72,3 @@ class Operator(ABC):
     @abstractmethod
     def apply(self, values: pa.Array | list, ctx: BatchContext) -> OperatorResult:
         """Transform a whole batch column; must not do I/O."""
-
-
-def map_distinct(values: list, fn, missing=None) -> list:
-    """Apply `fn` once per distinct non-None value (telemetry columns repeat a lot) and map back."""
-    cache: dict = {}
-    out = []
-    for value in values:
-        if value is None:
-            out.append(missing)
-            continue
-        try:
-            out.append(cache[value])
-        except KeyError:
-            result = cache[value] = fn(value)
-            out.append(result)
-        except TypeError:  # unhashable (e.g. a dict): no caching
-            out.append(fn(value))
-    return out

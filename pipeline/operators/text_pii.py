@@ -17,7 +17,9 @@ from pipeline.operators.base import (
 )
 from pipeline.operators.columnar import BoundedCache, as_strings, distinct_per_key
 
+# Keys of the shared engines in BatchContext.services: one engine per NER setting.
 TEXT_ENGINE = "text_pii_engine"
+TEXT_ENGINE_NER = "text_pii_engine+ner"
 # Texts repeat (canned searches, error messages); results are kept per key epoch, bounded in entries.
 CACHE_ENTRIES = 4_096
 # Entity types the text PII engine can name (checked against the engine by tests/operators/test_text_pii.py).
@@ -59,10 +61,14 @@ class TextPii(Operator):
         return held[1]
 
     def apply(self, values: pa.Array, ctx: BatchContext) -> OperatorResult:
-        engine = ctx.services.get(TEXT_ENGINE)
+        # One engine per setting, shared by every text field that uses it. Built on the first batch, not when the
+        # policy loads: Presidio costs seconds and hundreds of MB, and commands that only read the policy (forget,
+        # keys retire) never run it; its parameters are still validated at load (TextPiiParams).
+        service = TEXT_ENGINE_NER if self.params.use_ner else TEXT_ENGINE
+        engine = ctx.services.get(service)
         if engine is None:
             from pipeline.text_pii.engine import TextPiiEngine
-            engine = ctx.services[TEXT_ENGINE] = TextPiiEngine.from_config(use_ner=self.params.use_ner)
+            engine = ctx.services[service] = TextPiiEngine.from_config(use_ner=self.params.use_ner)
         texts = as_strings(values)
         if texts.null_count == len(texts):
             return OperatorResult({self.output: texts})

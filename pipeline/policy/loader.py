@@ -10,12 +10,15 @@ import pyarrow as pa
 import yaml
 from pydantic import ValidationError
 
+from pipeline.common.columns import KEY_ID_COLUMN, POLICY_VERSION_COLUMN
+from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
 from pipeline.operators.base import Operator
 from pipeline.operators.registry import operator_class
 from pipeline.policy.model import Policy
+from pipeline.policy.reads import ReadPlan, read_plan
 
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parent / "default.yaml"
-PROVENANCE_FIELDS = [pa.field("policy_version", pa.string()), pa.field("key_id", pa.string())]
+PROVENANCE_FIELDS = [pa.field(POLICY_VERSION_COLUMN, pa.string()), pa.field(KEY_ID_COLUMN, pa.string())]
 
 
 class PolicyError(ValueError):
@@ -56,6 +59,7 @@ class CompiledPolicy:
     policy: Policy
     operators: tuple[Operator, ...]
     source: str
+    reads: ReadPlan  # what the operators read from an event (the pseudonymize kernel's conversion plan)
 
     @property
     def version(self) -> str:
@@ -105,7 +109,6 @@ def compile_policy(data: dict, source: str = "<policy>", lines: dict | None = No
         where = f"line {line}" if line else "top level"
         path = ".".join(str(p) for p in first["loc"])
         raise PolicyError(f"{source}, {where}: {path}: {first['msg']}") from None
-    from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
     known_fields = _schema_paths(load_schema(TELEMETRY_EVENT_V1))
     operators = []
     for field_path, rule in policy.fields.items():
@@ -123,7 +126,7 @@ def compile_policy(data: dict, source: str = "<policy>", lines: dict | None = No
             raise PolicyError(f"{where}: operator {rule.operator!r} parameter "
                               f"{'.'.join(map(str, first['loc'])) or '(params)'}: {first['msg']}") from None
         operators.append(cls(field_path, params, rule.output))
-    compiled = CompiledPolicy(policy, tuple(operators), source)
+    compiled = CompiledPolicy(policy, tuple(operators), source, read_plan(operators))
     names = [f.name for f in compiled.output_schema()]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

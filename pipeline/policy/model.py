@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipeline.keys.ring import PERIODS
+from pipeline.keys.epochs import PERIODS
 
 
 class Strict(BaseModel):
@@ -23,10 +24,14 @@ class FieldRule(Strict):
 
 
 class KeysSection(Strict):
+    """Pseudonymization keys: one per epoch, so pseudonyms of different epochs cannot be linked."""
+
     rotation: Literal[PERIODS] = Field("monthly", description="epoch of one pseudonymization key")  # type: ignore[valid-type]
 
 
 class ValidationSection(Strict):
+    """Which event times are accepted; events outside the range go to the dead-letter topic."""
+
     max_age_days: float = Field(30, gt=0, description="older events are dead-lettered")
     max_future_minutes: float = Field(15, ge=0, description="events further in the future are dead-lettered")
 
@@ -41,12 +46,15 @@ class Hierarchy(Strict):
 class PrivacyModelSpec(Strict):
     """A privacy model of pipeline/privacy/ by registry name, e.g. {name: distinct-l-diversity, params: {l: 2}}."""
 
-    name: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(..., description="registry name: k-anonymity, distinct-l-diversity, entropy-l-diversity, "
+                                       "t-closeness (pipeline/privacy/registry.py)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the model's parameters, e.g. {l: 2}")
 
 
 class WindowSection(Strict):
-    size_seconds: int = Field(3600, gt=0)
+    """Tumbling event-time windows: each window's cells are released once it closes."""
+
+    size_seconds: int = Field(3600, gt=0, description="window length")
     grace_seconds: int = Field(600, ge=0, description="how long after a window ends late events still count")
 
 
@@ -96,11 +104,12 @@ class KAnonSection(Strict):
     models: list[PrivacyModelSpec] = Field(default_factory=list,
                                            description="privacy models tested on every cell besides k-anonymity")
     sensitive_column: str | None = Field(None, description="column whose values l-diversity / t-closeness protect")
-    window: WindowSection = WindowSection()
+    window: WindowSection = Field(WindowSection(), description="event-time windows released one at a time")
     partition_column: str = Field("event_type", description="never generalized; keys cells to workers")
     quasi_identifiers: dict[str, Hierarchy] = Field(
         default_factory=lambda: {"geo_h3": Hierarchy(kind="h3", resolutions=[7, 6]), "app_major": Hierarchy(),
-                                 "device_class": Hierarchy(), "os_family": Hierarchy()})
+                                 "device_class": Hierarchy(), "os_family": Hierarchy()},
+        description="columns an attacker may know about a person, each with its generalization ladder")
     rollup_order: list[str] = Field(
         ["geo_h3", "geo_h3", "app_major", "device_class", "os_family", "geo_h3"],
         description="each entry raises that quasi-identifier one level; cells still under k after the last are suppressed")
@@ -111,7 +120,7 @@ class KAnonSection(Strict):
     release: Literal["k_anonymity", "dp", "both"] = Field(
         "k_anonymity", description="k_anonymity: exact counts of cells with ≥ k people; dp: noisy counts on the public "
                                    "domain; both: cells chosen by a noisy threshold ≥ k, noisy counts (docs/dp.md)")
-    dp: DPSection = DPSection()
+    dp: DPSection = Field(DPSection(), description="parameters of the `dp` and `both` releases")
 
     @property
     def cell_attributes(self) -> dict[str, Hierarchy]:
@@ -158,11 +167,13 @@ class KAnonSection(Strict):
 
 
 class RetentionSection(Strict):
-    raw_topic_hours: int = Field(24, gt=0)
-    dlq_days: int = Field(7, gt=0)
-    pseudonymized_days: int = Field(30, gt=0)
-    aggregates_days: int = Field(730, gt=0)
-    window_stats_days: int = Field(730, gt=0)
+    """How long each copy of the data is kept (`anonpipe lake retention` / `lake maintain` delete the rest)."""
+
+    raw_topic_hours: int = Field(24, gt=0, description="retention of the raw input topic (personal data)")
+    dlq_days: int = Field(7, gt=0, description="dead-lettered events (raw, may hold personal data)")
+    pseudonymized_days: int = Field(30, gt=0, description="the restricted pseudonymized zone")
+    aggregates_days: int = Field(730, gt=0, description="k-anonymous aggregates (shareable)")
+    window_stats_days: int = Field(730, gt=0, description="per-window release statistics (shareable)")
 
 
 class DistrictsSection(Strict):
@@ -173,17 +184,26 @@ class DistrictsSection(Strict):
     name_property: str = Field("name", description="feature property holding the district name")
     city: str = Field("city", min_length=1, description="label of the level above the districts")
 
+    @field_validator("geojson")
+    @classmethod
+    def _file_exists(cls, path: str) -> str:
+        if not Path(path).is_file():
+            raise ValueError(f"districts file {path} does not exist")
+        return path
+
 
 class Policy(Strict):
     """A deployment's privacy policy. `version` is written into every output row."""
 
-    version: str = Field(..., min_length=1, max_length=64)
-    description: str = ""
-    fields: dict[str, FieldRule]
-    keys: KeysSection = KeysSection()
-    validation: ValidationSection = ValidationSection()
-    kanon: KAnonSection = KAnonSection()
-    retention: RetentionSection = RetentionSection()
+    version: str = Field(..., min_length=1, max_length=64, description="written into every output row "
+                         "(policy_version), so each row says which rules made it")
+    description: str = Field("", description="what this policy is for (free text)")
+    fields: dict[str, FieldRule] = Field(..., description="input field (dotted path) → its rule; fields not "
+                                         "named are dropped")
+    keys: KeysSection = Field(KeysSection(), description="pseudonymization keys")
+    validation: ValidationSection = Field(ValidationSection(), description="accepted event times")
+    kanon: KAnonSection = Field(KAnonSection(), description="the streaming k-anonymous release")
+    retention: RetentionSection = Field(RetentionSection(), description="how long each copy of the data is kept")
     timezone: str = Field("Asia/Almaty", description="IANA zone of the deployment: local days, hours of day and "
                           "weekdays in the report, query views and extract date hierarchies (docs/columns.md)")
     districts: DistrictsSection | None = Field(None, description="the deployment's district polygons (GeoJSON): "

@@ -1,133 +1,189 @@
-"""Ingest agent: raw envelope → validate core → pseudonymize core → pseudonymized batches + DLQ (thin I/O shell)."""
+"""Ingest service: raw topic → micro-batches (pipeline/pseudonymize/batch.py) → pseudonymized batches + DLQ.
+
+A batch consumer inside the faust worker, not a faust agent: faust hands an agent one record at a time (a few
+thousand per second at best), and producers send one event per message. An aiokafka consumer in a group of its
+own gathers up to `max_messages` messages or `max_bytes`, waiting at most `max_wait` for more once the first has
+arrived, runs validation and the kernel once per batch, and sends the results with the app's producer.
+
+Delivery: at-least-once, made exactly-once downstream by source positions. The batch's offsets are committed only
+after the broker acknowledged every output message; a crash before that re-reads the batch (perhaps gathered
+differently) and the sinks and the k-anonymity state drop what they already hold by position. A rebalance waits
+for the batch in flight, so the next owner starts after what this one committed.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
 import logging
-import traceback
-import zlib
+import ssl
+import time
+from dataclasses import dataclass
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from mode import Service
 
-from pipeline.common.rejects import INTERNAL_ERROR, Reject, encode_reject_messages
-from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_DATA, encode_table
-from pipeline.keys.ring import KeyRing
+from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_DATA
 from pipeline.observability.metrics import PipelineMetrics
-from pipeline.policy.loader import CompiledPolicy
-from pipeline.pseudonymize.core import pseudonymize_batch
-from pipeline.validate.core import TimeBounds, validate_batch
-from pipeline.validate.envelope import collector_paused, split_envelope_with_bytes
+from pipeline.pseudonymize.batch import BatchIngest, IngestOutput, RawMessage
+from pipeline.pseudonymize.batch import partition_for, split_by_partition  # noqa: F401 - the routing's old home
 
 log = logging.getLogger(__name__)
 
 
-def partition_for(value: str | None, partitions: int) -> int:
-    """Stable partition of a partition-column value (crc32, same in every worker and language)."""
-    return zlib.crc32((value or "").encode("utf-8")) % partitions
+@dataclass(frozen=True)
+class BatchLimits:
+    """When the ingest stage stops gathering and processes what it has."""
+
+    max_messages: int = 5000
+    max_bytes: int = 8 * 1024 * 1024
+    max_wait: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.max_messages < 1 or self.max_bytes < 1 or self.max_wait < 0:
+            raise ValueError("ingest batch limits must be positive (messages ≥ 1, bytes ≥ 1, wait ≥ 0)")
 
 
-def split_by_partition(table: pa.Table, column: str, partitions: int) -> dict[int, pa.Table]:
-    # partition_for once per distinct value (a null counts as one more), spread to the rows by index.
-    encoded = table.column(column).combine_chunks().dictionary_encode()
-    distinct = encoded.dictionary.to_pylist() + [None]
-    by_value = np.array([partition_for(v, partitions) for v in distinct], dtype=np.int32)
-    targets = by_value[pc.fill_null(encoded.indices, len(distinct) - 1).to_numpy(zero_copy_only=False)]
-    return {int(p): table.filter(pa.array(targets == p)) for p in np.unique(targets)}
+def consumer_security(kafka) -> dict:
+    """aiokafka options for the cluster's security protocol (the same credentials faust uses)."""
+    options: dict = {"security_protocol": kafka.security_protocol}
+    if "SSL" in kafka.security_protocol:
+        options["ssl_context"] = ssl.create_default_context(cafile=kafka.ssl_cafile)
+    if kafka.security_protocol.startswith("SASL"):
+        options.update(sasl_mechanism=(kafka.sasl_mechanism or "PLAIN").upper(),
+                       sasl_plain_username=kafka.sasl_username, sasl_plain_password=kafka.sasl_password)
+    return options
 
 
-def raw_batch_id(partition: int, offset: int) -> str:
-    return f"r{partition:03d}-{offset:019d}"
+class _HandOver(ConsumerRebalanceListener):
+    """Before partitions move: the batch in flight finishes and commits, and claims are forgotten."""
+
+    def __init__(self, service: "RawIngest"):
+        self.service = service
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        async with self.service.in_flight:
+            self.service.batch.claims.forget()
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        self.service.batch.claims.forget()
+        log.info("ingest: raw partitions assigned: %s", ",".join(str(tp.partition) for tp in sorted(assigned)) or "none")
 
 
-# Internal messages stay below Kafka's default 1 MB limit: a bigger one fails to send and stalls the partition.
-MAX_MESSAGE_BYTES = 768 * 1024
+class RawIngest(Service):
+    """Consume the raw topic in batches; send outputs; commit offsets after the broker acknowledged them."""
 
+    def __init__(self, app, topics, batch: BatchIngest, kafka, group_id: str, limits: BatchLimits,
+                 metrics: PipelineMetrics | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.app, self.topics, self.batch, self.kafka = app, topics, batch, kafka
+        self.group_id, self.limits = group_id, limits
+        self.metrics = metrics or PipelineMetrics()
+        self.consumer: AIOKafkaConsumer | None = None
+        self.in_flight = asyncio.Lock()
+        self.committed: dict[TopicPartition, int] = {}
 
-def encoded_chunks(table: pa.Table, max_bytes: int = MAX_MESSAGE_BYTES) -> list[bytes]:
-    """The table as one Arrow IPC message, or as equal row slices each under `max_bytes` (deterministic)."""
-    payload = encode_table(table)
-    if len(payload) <= max_bytes or table.num_rows <= 1:
-        return [payload]
-    pieces = -(-len(payload) // max_bytes) + 1
-    while True:
-        rows = -(-table.num_rows // pieces)
-        chunks = [encode_table(table.slice(start, rows)) for start in range(0, table.num_rows, rows)]
-        if all(len(c) <= max_bytes for c in chunks) or rows == 1:
-            return chunks
-        pieces *= 2
+    async def on_start(self) -> None:
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.kafka.bootstrap.split(","), group_id=self.group_id,
+            client_id=f"{self.group_id}-consumer", enable_auto_commit=False, auto_offset_reset="earliest",
+            # the same short session as faust's consumer (app.py): fast first join and failover
+            session_timeout_ms=6000, heartbeat_interval_ms=2000,
+            max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
+            **consumer_security(self.kafka))
+        self.consumer.subscribe([self.batch.topic], listener=_HandOver(self))
+        await self.consumer.start()
 
+    async def on_stop(self) -> None:
+        if self.consumer is not None:
+            async with self.in_flight:  # let the batch in flight finish and commit
+                await self.consumer.stop()
 
-def chunk_ids(batch_id: str, count: int, marker: str) -> list[str]:
-    """`batch_id` alone for one chunk, else `batch_id-<marker><n>`: replays cut the same chunks, same names."""
-    return [batch_id] if count == 1 else [f"{batch_id}-{marker}{n}" for n in range(count)]
+    def lag(self) -> dict[TopicPartition, int]:
+        """Messages between each assigned partition's committed offset and its high watermark."""
+        if self.consumer is None:
+            return {}
+        lags = {}
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None:
+                lags[tp] = highwater - self.committed.get(tp, 0)
+        return lags
 
-
-def internal_error_rejects(payload: bytes, source: dict, exc: Exception) -> list[Reject]:
-    """One reject per event of an envelope the kernel failed on (so every event stays accounted for).
-
-    Only the exception type is recorded: its message could quote event values.
-    """
-    reason = f"pipeline error {type(exc).__name__} while processing the envelope"
-    try:
-        events, bad_lines = split_envelope_with_bytes(payload)
-    except Exception:  # noqa: BLE001 - splitting itself failed: keep the envelope whole
-        return [Reject(INTERNAL_ERROR, reason, payload, source)]
-    rejects = [Reject(INTERNAL_ERROR, reason, raw, source) for _, raw in events]
-    for bad in bad_lines:
-        bad.source = source
-    return rejects + bad_lines
-
-
-def _where(exc: Exception) -> str:
-    """file:line of the innermost frame (code location only, never values)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    return f"{frames[-1].filename.rsplit('/', 2)[-1]}:{frames[-1].lineno}" if frames else "?"
-
-
-def register(app, topics, policy: CompiledPolicy, ring: KeyRing, partitions: int, metrics=None,
-             erased=None) -> None:
-    """`erased` (pipeline.lake.blocklist.ErasedSubjects): rows of erased people are dropped, never dead-lettered."""
-    bounds = TimeBounds(max_age=dt.timedelta(days=policy.policy.validation.max_age_days),
-                        max_future=dt.timedelta(minutes=policy.policy.validation.max_future_minutes))
-    metrics = metrics or PipelineMetrics()
-    services: dict = {}
-    partition_column = policy.policy.kanon.partition_column
-
-    async def send_rejects(rejects: list[Reject], batch_id: str) -> None:
-        messages = encode_reject_messages(rejects)
-        for message, message_id in zip(messages, chunk_ids(batch_id, len(messages), "d")):
-            await topics.dlq.send(value=message, headers=[(HEADER_BATCH_ID, message_id.encode())])
-
-    @app.agent(topics.raw, name="ingest")
-    async def ingest(stream):
-        async for event in stream.events():
-            message = event.message
-            source = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
-            batch_id = raw_batch_id(message.partition, message.offset)
-            payload = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
+    @Service.task
+    async def _consume(self) -> None:
+        while not self.should_stop:
             try:
-                with metrics.time_batch("ingest"), collector_paused():
-                    valid = validate_batch([(payload, source)], bounds=bounds)
-                    result = pseudonymize_batch(valid.events, policy, ring, services, source,
-                                                 columns=valid.columns)
-                    if erased is not None:
-                        result.table, dropped = erased.drop(result.table)
-                        if dropped:
-                            log.info("envelope %s: %d event(s) of erased people dropped", batch_id, dropped)
-                rejects = valid.rejects + result.rejects
-            except Exception as exc:  # a poison message must not stop the worker: dead-letter its events
-                log.error("envelope %s failed in the kernel (%s at %s); its events were dead-lettered",
-                          batch_id, type(exc).__name__, _where(exc))
-                await send_rejects(internal_error_rejects(payload, source, exc), batch_id)
+                messages = await self._gather()
+            except KafkaError as exc:
+                log.warning("ingest: fetch failed (%s); retrying", type(exc).__name__)
+                await self.sleep(1.0)
                 continue
-            for dest, part in split_by_partition(result.table, partition_column, partitions).items():
-                chunks = encoded_chunks(part)
-                for chunk, chunk_id in zip(chunks, chunk_ids(f"{batch_id}-q{dest}", len(chunks), "c")):
-                    await topics.pseudonymized.send(value=chunk, partition=dest,
-                                                    headers=[(HEADER_BATCH_ID, chunk_id.encode()), (HEADER_KIND, KIND_DATA)])
-            if rejects:
-                await send_rejects(rejects, batch_id)
-            metrics.record_ingest(len(valid.events) + len(valid.rejects), result.table.num_rows, rejects)
+            if not messages:
+                continue
+            async with self.in_flight:
+                await self._process(messages)
 
+    async def _gather(self) -> list:
+        """Up to the limits: wait for a first message, then at most `max_wait` for more."""
+        consumer, limits = self.consumer, self.limits
+        records: list = []
+        size = 0
+        deadline = None
+        while len(records) < limits.max_messages and size < limits.max_bytes:
+            timeout = 1.0 if deadline is None else deadline - time.monotonic()
+            if deadline is not None and timeout <= 0:
+                break
+            fetched = await consumer.getmany(timeout_ms=int(timeout * 1000),
+                                             max_records=limits.max_messages - len(records))
+            if not fetched:
+                if deadline is None:
+                    return records
+                break
+            for partition_records in fetched.values():
+                records.extend(partition_records)
+                size += sum(len(r.value or b"") for r in partition_records)
+            deadline = deadline or time.monotonic() + limits.max_wait
+            if limits.max_wait == 0:
+                break
+        return records
+
+    async def _process(self, records: list) -> None:
+        messages = [RawMessage(r.partition, r.offset, r.value or b"") for r in records]
+        with self.metrics.time_batch("ingest"):
+            output = self.batch.run(messages)
+        try:
+            await self._send(output)
+        except Exception:
+            self.batch.claims.forget()  # what was claimed may not have reached the broker
+            raise
+        self.metrics.record_ingest(output.events_in, output.rows_out, output.rejects)
+        offsets: dict[TopicPartition, int] = {}
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+        try:
+            await self.consumer.commit(offsets)
+            self.committed.update(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # partitions moved meanwhile: the next owner reads this batch again; the positions make it harmless
+            log.warning("ingest: offsets not committed (%s); the batch will be read again", type(exc).__name__)
+
+    async def _send(self, output: IngestOutput) -> None:
+        pending = []
+        for message in output.pseudonymized:
+            pending.append(await self.topics.pseudonymized.send(
+                value=message.payload, partition=message.partition, force=True,
+                headers=[(HEADER_BATCH_ID, message.batch_id.encode()), (HEADER_KIND, KIND_DATA)]))
+        for message in output.dlq:
+            pending.append(await self.topics.dlq.send(
+                value=message.payload, force=True, headers=[(HEADER_BATCH_ID, message.batch_id.encode())]))
+        if pending:
+            await asyncio.gather(*pending)
+
+
+def register(app, topics, batch: BatchIngest, kafka, limits: BatchLimits, metrics=None) -> RawIngest:
+    """Start the ingest service with the app; its consumer group is the app's id + "-raw"."""
+    service = RawIngest(app, topics, batch, kafka, f"{app.conf.id}-raw", limits, metrics)
+    app.add_dependency(service)
+    return service

@@ -14,7 +14,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.common.columns import DATE_COLUMN, KEY_ID_COLUMN, POLICY_VERSION_COLUMN
-from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
 from pipeline.common.event import EVENT_RAW, EVENT_TIME_MS, TypedEvents, convert_rows
 from pipeline.common.rejects import INVALID_VALUE, Reject
 from pipeline.keys.ring import KeyRing
@@ -24,33 +23,17 @@ from pipeline.policy.loader import CompiledPolicy
 NO_KEY = "no_key_for_event_time"
 KEY_RETIRED = "key_retired"  # the event's epoch has a retired key: it pseudonymizes nothing new
 _DAY_MS = 86_400_000
-_ARROW_SCALARS = {"string": pa.string(), "number": pa.float64(), "integer": pa.int64(), "boolean": pa.bool_()}
 
 
 @dataclass
 class PseudonymizedBatch:
     table: pa.Table
     rejects: list[Reject] = field(default_factory=list)
+    rejected_rows: list[int] = field(default_factory=list)  # input row of each reject, in the same order
 
 
 def output_schema(policy: CompiledPolicy) -> pa.Schema:
     return policy.output_schema().append(pa.field(DATE_COLUMN, pa.string()))
-
-
-def arrow_type(node: dict) -> pa.DataType | None:
-    """The Arrow type of a JSON-schema node, or None for free-form values (kept as Python objects)."""
-    kinds = node.get("type")
-    kinds = [k for k in ([kinds] if isinstance(kinds, str) else kinds or []) if k != "null"]
-    if len(kinds) != 1:
-        return None
-    if kinds[0] == "object":
-        if "additionalProperties" in node or not node.get("properties"):
-            return None
-        children = [(name, arrow_type(sub)) for name, sub in node["properties"].items()]
-        if any(t is None for _, t in children):
-            return None
-        return pa.struct(children)
-    return _ARROW_SCALARS.get(kinds[0])
 
 
 def _getter(path: str) -> Callable[[dict], Any]:
@@ -80,48 +63,6 @@ def _free_form_values(events: list, path: str) -> list:
             pass
     get = _getter(path)
     return [get(e) for e in events]
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """How to pull every column the policy reads out of a batch of event dicts."""
-
-    struct_type: pa.StructType  # typed top-level fields, converted in one C++ pass by pa.array
-    free_form: tuple[str, ...]  # operator field paths handed over as Python values
-
-
-_plans: dict[int, tuple[CompiledPolicy, _Plan]] = {}
-
-
-def _plan(policy: CompiledPolicy) -> _Plan:
-    cached = _plans.get(id(policy))
-    if cached is not None and cached[0] is policy:
-        return cached[1]
-    properties = load_schema(TELEMETRY_EVENT_V1)["properties"]
-    needed: dict[str, set[str] | None] = {}  # top-level field → children read (None: the whole object)
-    free_form = []
-    for op in policy.operators:
-        if not op.reads_values:
-            continue
-        top, _, child = op.field_path.partition(".")
-        typed = arrow_type(properties[top]) if top in properties else None
-        if typed is None:
-            free_form.append(op.field_path)
-        elif child and "." not in child and needed.get(top, set()) is not None:
-            needed.setdefault(top, set()).add(child)
-        else:
-            needed[top] = None
-    fields = {EVENT_TIME_MS: pa.int64()}
-    for top, children in needed.items():
-        typed = arrow_type(properties[top])
-        # Convert only what operators read (app.build, say, is never touched): conversion is the kernel's
-        # largest fixed cost per event.
-        fields[top] = typed if children is None else pa.struct([typed.field(c) for c in sorted(children)])
-    plan = _Plan(pa.struct(list(fields.items())), tuple(free_form))
-    if len(_plans) > 16:
-        _plans.clear()
-    _plans[id(policy)] = (policy, plan)
-    return plan
 
 
 def _to_struct(events: list, struct_type: pa.StructType) -> tuple[pa.StructArray, list[int]]:
@@ -188,7 +129,7 @@ def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing
     source = source or {}
     if not events:
         return PseudonymizedBatch(schema.empty_table())
-    plan = _plan(policy)
+    plan = policy.reads
     if columns is not None and len(columns) == len(events) and _covers(columns.type, plan.struct_type):
         struct, misfits = columns, []
     else:
@@ -233,4 +174,4 @@ def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing
         table = table.filter(pa.array(keep))
         for row, (code, reason) in sorted(rejected.items()):
             rejects.append(Reject(code, reason, _raw_bytes(events[row]), source))
-    return PseudonymizedBatch(table, rejects)
+    return PseudonymizedBatch(table, rejects, sorted(rejected))

@@ -63,6 +63,10 @@ class ValidatedBatch:
     # The events' typed fields (and EVENT_TIME_MS) as one Arrow struct, row for row, when the fast check built
     # it; the pseudonymize kernel reuses it instead of converting the dicts again. None: not available.
     columns: pa.StructArray | None = None
+    # Where each event came from, row for row: the index of its payload in the input, and its index among that
+    # envelope's events (the ingest stage derives the event's source position from both).
+    payload_of: np.ndarray | None = None
+    index_in_payload: np.ndarray | None = None
 
 
 def parse_time_ms(value: str) -> int | None:
@@ -120,7 +124,8 @@ def validate_batch(payloads: Iterable[tuple[bytes, dict]], *, now: dt.datetime |
     # Typed envelopes whose dicts stay unbuilt, while every envelope so far was typed; None after the first that
     # was not (from then on every event is a dict in batch.events, in envelope order).
     typed_parts: list[TypedEvents] | None = []
-    for payload, source in payloads:
+    origins: list[tuple[int, np.ndarray]] = []  # (payload index, event indices) per payload
+    for number, (payload, source) in enumerate(payloads):
         clean = _typed_envelope(payload, typed, earliest, latest) if typed is not None else None
         if clean is not None:
             typed_events, struct = clean
@@ -130,6 +135,7 @@ def validate_batch(payloads: Iterable[tuple[bytes, dict]], *, now: dt.datetime |
                 batch.events.extend(typed_events)
             if parts is not None:
                 parts.append(struct)
+            origins.append((number, np.arange(len(typed_events), dtype=np.int64)))
             continue
         if typed_parts:  # the first envelope that is not typed: build the dicts before its events
             batch.events.extend(TypedEvents.concat(typed_parts))
@@ -156,11 +162,13 @@ def validate_batch(payloads: Iterable[tuple[bytes, dict]], *, now: dt.datetime |
                 batch.events.extend([event for event, _ in objects])
                 if parts is not None:
                     parts.append(_with_times(struct, times))
+                origins.append((number, np.arange(len(objects), dtype=np.int64)))
                 continue
         kept: list[int] = []  # indices into `objects` of accepted events
         kept_times: list[int] = []
         position = -1
-        for event, raw in events:
+        accepted: list[int] = []  # indices into `events` of accepted events
+        for index, (event, raw) in enumerate(events):
             if not isinstance(event, dict):
                 batch.rejects.append(Reject(EVENT_NOT_OBJECT, f"event is a JSON {type(event).__name__}, not an object",
                                             raw, source))
@@ -190,6 +198,8 @@ def validate_batch(payloads: Iterable[tuple[bytes, dict]], *, now: dt.datetime |
             batch.events.append(event)
             kept.append(position)
             kept_times.append(ts_ms)
+            accepted.append(index)
+        origins.append((number, np.array(accepted, dtype=np.int64)))
         if parts is not None and objects:
             if set(kept) & set(misfits):  # valid yet not convertible: let the kernel convert (and judge) it
                 parts = None
@@ -197,6 +207,9 @@ def validate_batch(payloads: Iterable[tuple[bytes, dict]], *, now: dt.datetime |
                 parts.append(_with_times(struct.take(pa.array(kept, pa.int32())), kept_times))
     if typed_parts:
         batch.events = TypedEvents.concat(typed_parts)
+    if origins:
+        batch.payload_of = np.concatenate([np.full(len(indices), number, np.int64) for number, indices in origins])
+        batch.index_in_payload = np.concatenate([indices for _, indices in origins])
     if parts is not None and batch.events:
         batch.columns = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
     return batch

@@ -12,6 +12,7 @@ from extract_lake_week import build_lake_week
 from pipeline.extract.anonymize import ExtractConfigError, ExtractSettings, anonymize
 from pipeline.extract.cli import extract_command
 from pipeline.hierarchies import parse_hierarchy_arg
+from pipeline.lake.audit import EXTRACT_LOG, read_audit
 
 COLOR = "red;warm;*\norange;warm;*\nblue;cold;*\ngreen;cold;*\n"
 # (seq, true person, user pseudonym, device pseudonym, color). P1 logs in mid-session: four events with the
@@ -142,7 +143,24 @@ def test_extract_from_the_lake_counts_people_as_the_recipient_can_link_them(tmp_
     assert report["transformation"]["event_hour"]["meaning"].startswith(("hour_of_day", "part_of_day",
                                                                           "original", "*"))
     page = (out / "report.html").read_text()
-    assert "people" in page and "re-keyed" in page and "Sample rows" in page
+    assert "people" in page and "re-keyed" in page and "Sample rows" in page and "trajectory" in page
+    # the restricted-zone read is in the lake's audit trail, without any identifier value
+    audit = read_audit(tmp_path / "data", EXTRACT_LOG)
+    assert len(audit) == 1 and audit[0]["zone"] == "restricted" and audit[0]["recipient"] == "partner"
+    assert audit[0]["columns"][:3] == ["geo_h3", "app_platform", "properties.service"]
+
+
+def test_event_level_lake_extract_carries_no_person_id_by_default(tmp_path):
+    build_lake_week(tmp_path / "data", people=120, days=1)
+    out = tmp_path / "partner"
+    result = CliRunner().invoke(extract_command, [
+        "--from-lake", str(tmp_path / "data"), "--columns", "app_platform,service", "--k", "3",
+        "--suppression", "0.2", "--out", str(out), "--progress", "off"])
+    assert result.exit_code == 0, result.output
+    assert list(pd.read_parquet(out / "extract.parquet").columns) == ["app_platform", "service"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["trajectories"] is None and report["rekey_key"] == "none"
+    assert "No person identifier is released" in (out / "report.html").read_text()
 
 
 def test_lake_errors_are_one_clear_line(tmp_path):

@@ -193,3 +193,13 @@ def test_value_wise_generalize_agrees_with_the_materialized_tree(spec):
     for level in range(tree.height + 1):
         expected = [tree.labels[list(tree.leaves).index(v), level] for v in values]
         assert list(parsed.generalize(np.array(values, dtype=object), level)) == expected
+
+
+def test_file_hierarchy_generalizes_batches_like_its_tree(tmp_path):
+    path = write(tmp_path, "a;ab;*\nb;ab;*\nc;c;*\n")
+    spec = parse_hierarchy_arg(f"c={path}")
+    values = np.array(["c", "a", "b", "a"], dtype=object)
+    assert list(spec.generalize(values, 1)) == ["c", "ab", "ab", "ab"]
+    assert list(spec.generalize(values, 2)) == ["*"] * 4
+    with pytest.raises(HierarchyError, match="no entry"):
+        spec.generalize(np.array(["z"], dtype=object), 1)

@@ -22,6 +22,14 @@ def read_dlq(data_dir: Path) -> list[dict]:
             if line.strip()]
 
 
+def same_json(raw: str | bytes) -> str:
+    """One spelling of a JSON value (producers serialize differently); the text itself when it is not JSON."""
+    try:
+        return orjson.dumps(orjson.loads(raw)).decode()
+    except orjson.JSONDecodeError:
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+
 def raw_identifiers(lines: list[bytes]) -> set[str]:
     """Every raw personal value in the input that must never reach an output zone or a log."""
     values: set[str] = set()
@@ -103,3 +111,38 @@ def assign_events_to_rows(events: pd.DataFrame, aggregates: pd.DataFrame, size_m
         assignment[better] = row_index
         best_level[better] = row["level_sum"]
     return assignment
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def producer_snippet(client: str):
+    """The `publish(bootstrap, events)` function of docs/producers.md's snippet for `client` (its Python block
+    under the heading naming the client), so the test runs exactly what the documentation shows."""
+    text = (DOCS / "producers.md").read_text(encoding="utf-8")
+    section = text.split(f"## {client}", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, f"docs/producers.md ({client})", "exec"), namespace)  # noqa: S102 - our own docs
+    return namespace["publish"]
+
+
+def publish_one_event_per_message(bootstrap: str, lines: list[bytes], client: str = "confluent-kafka") -> None:
+    """Valid JSON lines through the documented producer (one event per message); any other line as it is."""
+    events, others = [], []
+    for line in lines:
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            event = None
+        if isinstance(event, dict) and "device_id" in event:
+            events.append(event)
+        else:
+            others.append(line)
+    producer_snippet(client)(bootstrap, events)
+    if others:
+        from confluent_kafka import Producer
+        producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": False})
+        for line in others:
+            producer.produce("telemetry.raw", value=line)
+        assert producer.flush(30) == 0

@@ -23,7 +23,7 @@ from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED
 from pipeline.lake.writer import write_batch
 
 from .conftest import DAYS
-from .helpers import read_files, read_zone, row_fingerprints
+from .lake_support import read_files, read_zone, row_fingerprints
 from .synthetic import pseudonymized_table
 
 DAY = DAYS[0]
@@ -148,19 +148,19 @@ def test_the_sink_ledger_still_knows_batches_after_compaction(data_dir, ring):
     partition = _partition(data_dir)
     merged = _batch_ids(partition)
     ledger = BatchLedger.local(zone_dir(data_dir, PSEUDONYMIZED))
-    assert set(merged) <= ledger.held(DAY.isoformat())
+    assert set(merged) <= ledger.held(DAY.isoformat()).batch_ids
     compact_partition(partition, PSEUDONYMIZED)
-    held = ledger.held(DAY.isoformat())
+    held = ledger.held(DAY.isoformat()).batch_ids
     assert set(merged) <= held  # the sources are gone; the manifest and the compact file keep their ids
     assert "r001-0000000000000005555-p0" not in held
-    assert not set(merged) & ledger.held(DAYS[1].isoformat())
+    assert not set(merged) & ledger.held(DAYS[1].isoformat()).batch_ids
 
     # A later batch merged by a second compaction is seen without a stale cache answer.
     late = pseudonymized_table(ring, DAY, 5, random.Random(3), ["late-user"], "r001-0000000000000005555-p0")
     write_batch(data_dir, PSEUDONYMIZED, late, "r001-0000000000000005555-p0")
-    assert "r001-0000000000000005555-p0" in ledger.held(DAY.isoformat())
+    assert "r001-0000000000000005555-p0" in ledger.held(DAY.isoformat()).batch_ids
     compact_partition(partition, PSEUDONYMIZED)
-    assert "r001-0000000000000005555-p0" in ledger.held(DAY.isoformat())
+    assert "r001-0000000000000005555-p0" in ledger.held(DAY.isoformat()).batch_ids
     assert len(data_files(partition)) == 1
 
 

@@ -21,7 +21,7 @@ from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, zone_d
 from pipeline.lake.writer import write_batch
 
 from .conftest import DAYS
-from .helpers import files_state, read_zone, row_fingerprints
+from .lake_support import files_state, read_zone, row_fingerprints
 from .synthetic import pseudonymized_table
 
 PERSON = "user-3"  # one of the synthetic users; has rows on every day, i.e. under both test keys

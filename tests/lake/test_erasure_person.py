@@ -26,7 +26,7 @@ from pipeline.lake.layout import PSEUDONYMIZED, dlq_dir
 from pipeline.lake.writer import write_batch
 from pipeline.policy.loader import load_policy, pseudonym_fields
 
-from .helpers import read_zone
+from .lake_support import read_zone
 
 UTC = dt.timezone.utc
 FIELDS = pseudonym_fields(load_policy())

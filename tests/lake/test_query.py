@@ -14,7 +14,7 @@ from pipeline.lake.query import QueryError, run_query
 from pipeline.lake.writer import write_batch
 
 from .conftest import DAYS
-from .helpers import read_zone
+from .lake_support import read_zone
 from .synthetic import pseudonymized_table
 
 

@@ -15,7 +15,7 @@ from pipeline.lake.layout import PSEUDONYMIZED, zone_dir
 from pipeline.lake.rollover import SinkMessage
 from pipeline.lake.zone_writer import ZoneWriter
 
-from .helpers import read_zone
+from .lake_support import read_zone
 from .synthetic import pseudonymized_table
 from .synthetic import test_ring as make_ring
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from operator_helpers import run
+from operators_support import run
 
 KEYS = {"service": ["housing", "roads"], "screen": None, "count": None}
 

@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 import pytest
-from operator_helpers import run
+from operators_support import run
 
 DEVICE = pa.struct([(name, pa.string()) for name in
                     ("manufacturer", "model", "os", "os_version", "screen", "locale", "network")])

@@ -5,7 +5,7 @@ import math
 import h3
 import pyarrow as pa
 import pytest
-from operator_helpers import run
+from operators_support import run
 
 from pipeline.common.rejects import INVALID_VALUE
 

@@ -4,7 +4,7 @@ import hashlib
 import hmac
 
 import pytest
-from operator_helpers import T1, T2, run, two_epoch_ring
+from operators_support import T1, T2, run, two_epoch_ring
 
 
 def expected_token(secret: bytes, domain: str, value: str, length: int = 16) -> str:
@@ -42,7 +42,7 @@ def test_epochs_give_different_tokens_and_domains_separate_spaces():
 def test_cache_never_serves_a_replaced_key():
     import numpy as np
     import pyarrow as pa
-    from operator_helpers import EPOCH_1, EPOCH_2
+    from operators_support import EPOCH_1, EPOCH_2
 
     from pipeline.keys.ring import ACTIVE, Key, KeyRing
     from pipeline.operators.base import BatchContext

@@ -3,7 +3,7 @@
 import ipaddress
 
 import pytest
-from operator_helpers import T1, T2, run
+from operators_support import T1, T2, run
 
 from pipeline.common.rejects import INVALID_IP
 

@@ -12,7 +12,7 @@ import ipaddress
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from operator_helpers import run
+from operators_support import run
 
 from pipeline.operators.ip_truncate import IpTruncate, IpTruncateParams
 

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from operator_helpers import run
+from operators_support import run
 
 from pipeline.common.rejects import INVALID_IP
 from pipeline.operators import ip_truncate

@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 import pytest
-from operator_helpers import run
+from operators_support import run
 
 
 @pytest.mark.parametrize("values, params, arrow_type, expected", [

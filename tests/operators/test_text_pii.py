@@ -3,11 +3,11 @@
 import re
 
 import pytest
-from operator_helpers import T1, T2, run, two_epoch_ring
+from operators_support import T1, T2, run, two_epoch_ring
 
 from pipeline.generate import iin_check_digit
 from pipeline.keys.pseudonym import pseudonym
-from pipeline.operators.text_pii import TEXT_ENGINE, TEXT_ENTITY_TYPES, TextPiiParams
+from pipeline.operators.text_pii import TEXT_ENGINE, TEXT_ENGINE_NER, TEXT_ENTITY_TYPES, TextPiiParams
 from pipeline.text_pii.engine import TextPiiEngine
 from pipeline.text_pii.recognizers.natasha_ner import natasha_available
 
@@ -57,3 +57,11 @@ def test_long_text_cut_and_unknown_entity_refused(services):
     assert out.to_pylist() == ["а" * 10]
     with pytest.raises(ValueError):
         TextPiiParams.model_validate({"actions": {"PASSPORT": "replace"}})
+
+
+def test_each_ner_setting_gets_its_own_engine(services):
+    # the engine was once shared by name, so the first text field's use_ner decided for every other one
+    shared = dict(services)
+    run("text_pii", ["позвоните Ивану"], params={"use_ner": True}, services=shared, output="t")
+    assert set(shared) == {TEXT_ENGINE, TEXT_ENGINE_NER}
+    assert shared[TEXT_ENGINE_NER] is not shared[TEXT_ENGINE]

@@ -3,7 +3,7 @@
 import datetime as dt
 
 import pytest
-from operator_helpers import run
+from operators_support import run
 
 UTC = dt.UTC
 MOMENT = dt.datetime(2026, 11, 15, 13, 47, 31, 250000, tzinfo=UTC)

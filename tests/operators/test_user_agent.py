@@ -1,7 +1,7 @@
 """`user_agent`: only browser family/major, OS family/major and device class leave; the raw UA never does."""
 
 import pytest
-from operator_helpers import run
+from operators_support import run
 
 CHROME_WIN = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/120.0.0.0 Safari/537.36")

@@ -1,7 +1,7 @@
 """`version_major` keeps the first N dot-separated components of a version."""
 
 import pytest
-from operator_helpers import run
+from operators_support import run
 
 
 @pytest.mark.parametrize("values, components, expected", [

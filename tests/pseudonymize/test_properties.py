@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.common.event import EVENT_TIME_MS
+from pipeline.keys.pseudonym import pseudonym
 from pipeline.keys.ring import ACTIVE, DESTROYED, Key, KeyRing
 from pipeline.operators.base import BatchContext
 from pipeline.operators.ip_truncate import IpTruncate, IpTruncateParams
@@ -90,7 +91,7 @@ def identifying_events(draw):
 def test_no_raw_identifier_in_any_output_column(events):
     table = pseudonymize_batch(events, POLICY, RING, SERVICES).table
     assert table.num_rows == len(events)
-    cells = [str(v) for name in table.column_names if name != "event_id" for v in table.column(name).to_pylist()
+    cells = [str(v) for name in table.column_names for v in table.column(name).to_pylist()
              if v is not None]
     for e in events:
         raw = [e[f] for f in ID_FIELDS] + [e["ip"], e["user_agent"], repr(e["geo"]["lat"]), repr(e["geo"]["lon"])]
@@ -146,9 +147,18 @@ def test_fuzz_every_row_is_output_or_rejected(events):
     events = list(events)
     result = pseudonymize_batch(events, POLICY, RING, SERVICES)
     assert result.table.schema == output_schema(POLICY)
-    out_ids = result.table.column("event_id").to_pylist()
+    # The default policy keeps no raw event id: each output row carries the HMAC of one input event's id under
+    # the key of that event's epoch (so retries of one event still share it).
     rejected_ids = [json.loads(r.raw)["event_id"] for r in result.rejects]
-    assert sorted(out_ids + rejected_ids) == sorted(e["event_id"] for e in events)
+    out_ids = result.table.column("event_pseudonym").to_pylist()
+    expected = []
+    for e in events:
+        if e["event_id"] in rejected_ids:
+            continue
+        (key,) = [k for k in RING.keys if k.covers_ms(e[EVENT_TIME_MS])]
+        expected.append(pseudonym(key.secret, "event_id", e["event_id"], 32))
+    assert sorted(out_ids) == sorted(expected) and "event_id" not in result.table.column_names
+    assert len(out_ids) + len(rejected_ids) == len(events)
     assert not any(EVENT_TIME_MS in json.loads(r.raw) for r in result.rejects)
     for column in ("geo_h3", "ip_prefix", "user_pseudonym"):
         assert all(v is None or isinstance(v, str) for v in result.table.column(column).to_pylist())

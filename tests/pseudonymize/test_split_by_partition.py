@@ -6,7 +6,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.pseudonymize.agent import partition_for, split_by_partition
+from pipeline.pseudonymize.batch import partition_for, split_by_partition
 
 
 @settings(max_examples=200, deadline=None)

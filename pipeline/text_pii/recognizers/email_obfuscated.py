@@ -19,12 +19,17 @@ _PATTERN = regex.compile(
     regex.IGNORECASE,
 )
 _SPLIT_DOT = regex.compile(_DOT, regex.IGNORECASE)
+# Cheap test first: without "@" or a word for it, the full pattern (tried at every word) cannot match.
+_AT_ANYWHERE = regex.compile(rf"@|(?<![\p{{L}}]){_AT_WORDS}(?![\p{{L}}])", regex.IGNORECASE)
 _SPLIT_AT = regex.compile(_AT, regex.IGNORECASE)
 
 # Top-level domains people give addresses under here; the last label must be one of them.
 TOP_LEVEL_DOMAINS = frozenset(
     "kz ru com net org info biz io me edu gov ua by kg uz tj am az ge tr de uk us рф қаз каз su pro online site "
     "ai app dev co cc tv".split()
+) | frozenset(
+    # Spelled in Cyrillic after "точка": "inbox точка ру".
+    "ру ком кз нет орг".split()
 )
 
 
@@ -33,6 +38,8 @@ class ObfuscatedEmailRecognizer(DirectRecognizer):
     needs a real top-level domain to count)."""
 
     def spans(self, text: str) -> Iterable[tuple[int, int]]:
+        if _AT_ANYWHERE.search(text) is None:
+            return
         for match in _PATTERN.finditer(text):
             value = match.group()
             _, domain = _SPLIT_AT.split(value, maxsplit=1)

@@ -18,21 +18,38 @@ NAME_LISTS = ("first_names.txt", "kazakh_first_names.txt")
 _FOLD = str.maketrans("әғқңөұүһіё", "агкноуухие")
 
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
-_PATRONYMIC = re.compile(r"(?:ович|евич|ьич|овна|евна|ична|инична|ұлы|улы|қызы|кызы)$")
+# Patronymics in any case form (Петрович, Петровичем, Петровной) and the Kazakh -ұлы/-қызы (also -улы/-кызы).
+_PATRONYMIC = re.compile(r"(?:(?:ович|евич|ьич)(?:а|у|ем|е)?|(?:овн|евн|ичн)(?:а|ы|е|у|ой)|ұлы|улы|қызы|кызы)$")
+# The nominative forms: a capitalized word ending so is a patronymic even of a father's name the lists lack.
+_PATRONYMIC_NOMINATIVE = re.compile(r"(?:ович|евич|ьич|овна|евна|ична|ұлы|улы|қызы|кызы)$")
 _SURNAME = re.compile(r"(?:ов|ев|ёв|ова|ева|ёва|ин|ина|ын|ына|ский|ская|цкий|цкая|енко|ук|юк|ян|дзе|швили|"
                       r"баев|баева|бекова|бекулы)$")
-# Phrases after which the next words are the writer's (or someone's) name.
-_TRIGGER = re.compile(
+# Phrases after which the next words are a name: strong ones announce it (a name typed in lower case is taken too),
+# weak ones only make capitalized or name-like words count on their own.
+_STRONG_TRIGGER = re.compile(
     r"(?<!\w)(?:меня\s+зовут|мо[её]\s+имя|менің\s+атым|менің\s+есімім|заявитель|заявительница|ф\.\s?и\.\s?о\.?|фио|"
-    r"аты[\s\-]*жөні\w*|с\s+уважением|құрметпен|обращается|от\s+имени|жительница|житель)\s*[:,\-]?\s*",
+    r"аты[\s\-]*жөні\w*)\s*[:,\-]?\s*",
     re.IGNORECASE,
 )
+_WEAK_TRIGGER = re.compile(r"(?<!\w)(?:с\s+уважением|құрметпен|обращается|жительница|житель|фамилия|имя|отчество|"
+                           r"зовут|тегі|есімі|"
+                           # family and neighbours: "Сын Данияр", "соседка Айгуль", "ұлым Ерасыл"
+                           r"сын|сына|сыну|дочь|дочери|дочка|муж|мужа|жена|жены|мама|мамы|мать|матери|отец|отца|"
+                           r"папа|сосед|соседа|соседка|соседки|внук|внучка|брат|брата|сестра|сестры|ұлым|қызым|"
+                           r"әкем|анам|көршім)\s*[:,\-]?\s*",
+                           re.IGNORECASE)
 # Street keywords: "ул. Абая", "проспект Кабанбай батыра", "Кенесары көшесі" name streets, not people.
 _STREET_BEFORE = re.compile(r"(?<!\w)(?:ул|улица|улице|улицы|пр|пр-т|пр-кт|проспект\w*|мкр|микрорайон\w*|пер|переулок\w*|"
                             r"бульвар\w*|б-р|шоссе|им|имени|площад\w*|сквер\w*|парк\w*|школ\w*|гимнази\w*|лице\w*|"
                             r"жк|ЖК)\.?\s*$", re.IGNORECASE)
 _STREET_AFTER = re.compile(r"^\s*(?:көшесі|даңғылы|даңғ|ауданы|шағын|ықшам|батыр|көш)", re.IGNORECASE)
 _MAX_TRIGGERED_WORDS = 3
+# A lone first name counts next to contact data ("тел 8 702 555 66 77 Айгуль", "спросить Марата"): a phone-long number or
+# an e-mail within this many characters.
+_CONTACT = re.compile(r"\d(?:[\s\-().]*\d){9,}|@")  # ten digits: a phone, not a date
+_CONTACT_WINDOW = 40
+# Case endings tried when a capitalized word is not a name as written (Марата, Айгуль -> Айгуль, Ержану).
+_CASE_ENDINGS = ("ом", "ой", "ей", "ем", "а", "у", "е", "ы", "я", "ю", "и")
 # Words that end a name typed in lower case after "меня зовут" (spaCy's Russian stop words, plus appeal verbs and
 # Kazakh function words spaCy has no list for).
 _NOT_A_NAME = frozenset(RUSSIAN_STOP_WORDS) | frozenset(
@@ -40,16 +57,23 @@ _NOT_A_NAME = frozenset(RUSSIAN_STOP_WORDS) | frozenset(
     "тұрамын жазып сұраймын өтінемін рахмет және мен біз сіз бұл осы".split())
 
 
+# Places the name lists also hold as names (Астана, Актау...): next to a phone they are the caller's city.
+PLACE_NAMES = frozenset(
+    "астана алматы актау атырау актобе шымкент караганда тараз павлодар семей костанай кокшетау уральск кызылорда "
+    "петропавловск туркестан талдыкорган жезказган экибастуз темиртау есиль нура сарыарка байконур алатау "
+    "москва бишкек ташкент".split())
+
+
 @functools.lru_cache(maxsize=1)
 def first_names() -> frozenset[str]:
-    """The vendored first-name lists, lower case, Kazakh letters folded."""
+    """The vendored first-name lists, lower case, Kazakh letters folded, without place names."""
     names: set[str] = set()
     for file_name in NAME_LISTS:
         for line in (NAMES_DIR / file_name).read_text(encoding="utf-8").splitlines():
             line = line.strip()
             if line and not line.startswith("#"):
                 names.add(line.translate(_FOLD))
-    return frozenset(names)
+    return frozenset(names - PLACE_NAMES)
 
 
 @dataclass(slots=True)
@@ -64,24 +88,49 @@ class _Token:
     surname: bool    # ends like a surname
 
 
+# Endings every patronymic form has; a cheap test before the regular expression.
+_PATRONYMIC_TAILS = ("ич", "ича", "ичу", "ичем", "иче", "вна", "вны", "вне", "вну", "вной", "чна", "чны", "чне", "чну",
+                     "чной", "ұлы", "улы", "қызы", "кызы")
+
+
 def _tokens(text: str, names: frozenset[str]) -> list[_Token]:
+    """Every word; only capitalized words get the name tests up front (lower-case words matter only as
+    patronymics, or after a trigger, where spans() tests them itself)."""
     tokens = []
     for match in _WORD.finditer(text):
         word = match.group()
-        end = match.end()
+        start, end = match.span()
+        if not word[0].isupper():
+            patronymic = len(word) >= 6 and word.endswith(_PATRONYMIC_TAILS) and _is_patronymic(word.lower(), False, names)
+            tokens.append(_Token(start, end, word, False, False, False, patronymic, False))
+            continue
         lower = word.lower()
-        cap = word[0].isupper()
-        initial = cap and len(word) == 1 and end < len(text) and text[end] == "."
+        initial = len(word) == 1 and end < len(text) and text[end] == "."
         if initial:
             end += 1
-        long_enough = len(word) >= 4
         tokens.append(_Token(
-            match.start(), end, word, cap, initial,
+            start, end, word, True, initial,
             first=len(word) >= 2 and lower.translate(_FOLD) in names,
-            patronymic=long_enough and len(word) >= 6 and _PATRONYMIC.search(lower) is not None,
-            surname=long_enough and _SURNAME.search(lower) is not None,
+            patronymic=len(word) >= 6 and lower.endswith(_PATRONYMIC_TAILS) and _is_patronymic(lower, True, names),
+            surname=len(word) >= 4 and _SURNAME.search(lower) is not None,
         ))
     return tokens
+
+
+def _is_patronymic(lower: str, cap: bool, names: frozenset[str]) -> bool:
+    """A father's name + -ович/-овна/-ұлы/-қызы... ("основной", "личной" end alike but come from no name)."""
+    match = _PATRONYMIC.search(lower)
+    if match is None:
+        return False
+    stem = lower[:match.start()].translate(_FOLD)
+    # Петр-ович, Никола(й)-евна, Василь(ий)-евич, Никит(а)-ична, Серік-қызы.
+    if {stem, stem + "й", stem[:-1] + "ий", stem + "а", stem + "я"} & names:
+        return True
+    return cap and _PATRONYMIC_NOMINATIVE.search(lower) is not None
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    return text[:start].rstrip()[-1:] in (".", "!", "?", "\n", "")
 
 
 def _acronym(token: _Token) -> bool:
@@ -117,7 +166,8 @@ class PersonNameRecognizer(DirectRecognizer):
     def spans(self, text: str) -> Iterable[tuple[int, int]]:
         tokens = _tokens(text, self._names)
         found: list[tuple[int, int]] = []
-        trigger_ends = {m.end() for m in _TRIGGER.finditer(text)}
+        strong_ends = {m.end() for m in _STRONG_TRIGGER.finditer(text)}
+        trigger_ends = strong_ends | {m.end() for m in _WEAK_TRIGGER.finditer(text)}
         i = 0
         while i < len(tokens):
             token = tokens[i]
@@ -128,12 +178,25 @@ class PersonNameRecognizer(DirectRecognizer):
                     if candidate.word.lower() in _NOT_A_NAME:
                         break
                     # A name typed all in lower case: any word until a stop word; otherwise name-like words only.
-                    if not (self._name_like(candidate) or (candidate.word.islower() and tokens[i].word.islower())):
+                    typed_lower = token.start in strong_ends and candidate.word.islower() and tokens[i].word.islower()
+                    if not (self._name_like(candidate) or typed_lower):
                         break
                     j += 1
                 if j > i:
                     found.append((tokens[i].start, tokens[j - 1].end))
                     i = j
+                    continue
+            if token.patronymic and not token.cap:
+                # A name typed in lower case ("дана серіковна"): the patronymic's ending gives it away; take up to
+                # two words before it that are not stop words and not part of an earlier finding.
+                lo = i
+                while lo > i - 2 and lo > 0 and _adjacent(text, tokens[lo - 1], tokens[lo]) \
+                        and tokens[lo - 1].word.lower() not in _NOT_A_NAME \
+                        and (not found or tokens[lo - 1].start >= found[-1][1]):
+                    lo -= 1
+                if lo < i:
+                    found.append((tokens[lo].start, token.end))
+                    i += 1
                     continue
             if not (token.cap or token.patronymic) or self._street_name(text, tokens, i):
                 i += 1
@@ -143,14 +206,34 @@ class PersonNameRecognizer(DirectRecognizer):
                     and _adjacent(text, tokens[j - 1], tokens[j]):
                 j += 1
             span = self._person_in_chain(text, tokens[i:j])
+            if span is None and j == i + 1 and self._contact_name(text, token):
+                span = token.start, token.end
             if span is not None:
                 found.append(span)
-            i = j
+                i = j
+                continue
+            # A trigger inside the chain ("Сын Данияр"): the words after it get their turn.
+            i = next((k for k in range(i + 1, j) if tokens[k].start in trigger_ends), j)
         return found
 
-    @staticmethod
-    def _name_like(token: _Token) -> bool:
-        return token.cap or token.first or token.patronymic or token.surname or token.initial
+    def _contact_name(self, text: str, token: _Token) -> bool:
+        """A capitalized known first name (any case form) standing alone next to a phone number or e-mail."""
+        if not token.cap or token.word.isupper() or len(token.word) < 3 or _opens_sentence(text, token.start):
+            return False  # "Рахмет." and "Астана, тел. ..." open sentences; a contact name follows the number
+        lower = token.word.lower().translate(_FOLD)
+        if lower in PLACE_NAMES or token.word.lower() in _NOT_A_NAME:
+            return False  # "... 43-04-00 Рахмет." is thanks, not Mr Rakhmet
+        if not (token.first or any(lower.endswith(e) and len(lower) - len(e) >= 4 and lower[:-len(e)] in self._names
+                                   for e in _CASE_ENDINGS)):
+            return False
+        window = text[max(0, token.start - _CONTACT_WINDOW):token.end + _CONTACT_WINDOW]
+        return _CONTACT.search(window) is not None
+
+    def _name_like(self, token: _Token) -> bool:
+        if token.cap or token.patronymic:
+            return True
+        lower = token.word.lower()
+        return lower.translate(_FOLD) in self._names or (len(lower) >= 4 and _SURNAME.search(lower) is not None)
 
     @staticmethod
     def _street_name(text: str, tokens: list[_Token], i: int) -> bool:
@@ -169,7 +252,7 @@ class PersonNameRecognizer(DirectRecognizer):
             chain = chain[1:]
         if not chain:
             return None
-        sentence_start = text[:chain[0].start].rstrip()[-1:] in (".", "!", "?", "\n", "")
+        sentence_start = _opens_sentence(text, chain[0].start)
         initials = [k for k, t in enumerate(chain) if t.initial]
         if any(t.patronymic for t in chain):
             p = next(k for k, t in enumerate(chain) if t.patronymic)
@@ -181,8 +264,8 @@ class PersonNameRecognizer(DirectRecognizer):
                     lo = p - 2
             if p + 1 < len(chain) and not chain[p + 1].initial and (lo >= p - 1 or chain[p + 1].surname):
                 hi = p + 1
-            if lo == hi == p and not chain[p].cap:
-                return None
+            if lo == hi == p:
+                return None  # a lone "-ична" word: an adjective as often as a patronymic
             return chain[lo].start, chain[hi].end
         if initials:
             # Иванов И. И. / И.И. Иванов / А. Жумабаев: the word next to the initials is the surname.

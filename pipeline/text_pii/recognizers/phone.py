@@ -18,8 +18,9 @@ _GROUP = re.compile(r"\d+")
 # Free calls and shared-cost lines are services' numbers, not a person's.
 _SERVICE_TYPES = frozenset({PhoneNumberType.TOLL_FREE, PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST,
                             PhoneNumberType.UAN})
-# A number after these is an appeal, order or account number, whatever its digits look like.
-_NOT_A_PHONE_BEFORE = re.compile(r"(?:№|#|\bn\b|заявк\w*|заказ\w*|обращени\w*|\bid\b|код\w*|сч[её]т\w*|лицев\w*|"
+# A number after these is an appeal, order or account number, whatever its digits look like ("№" reads "No"
+# after NFKC).
+_NOT_A_PHONE_BEFORE = re.compile(r"(?:№|#|\bn\b|\bno\b\.?|заявк\w*|заказ\w*|обращени\w*|\bid\b|код\w*|сч[её]т\w*|лицев\w*|"
                                  r"заявка|өтінім\w*|шот\w*)\W{0,3}$", re.IGNORECASE)
 # Words that make an unprefixed 10-digit number (a Russian 9xx mobile written without +7/8) a phone.
 _PHONE_CONTEXT = re.compile(r"(?:тел|моб|сотов|звон|whats|ватсап|вотсап|контакт|номер\w*\s+телефон|нөмір|ұялы|"

@@ -14,9 +14,12 @@ from presidio_analyzer.predefined_recognizers import IpRecognizer
 
 from .address import AddressRecognizer
 from .card import CardRecognizer
+from .checksum import only_digits
 from .direct import DirectRecognizer
 from .email import OfflineEmailRecognizer
 from .email_obfuscated import ObfuscatedEmailRecognizer
+from .id_document import IdDocumentRecognizer
+from .iin_context import IinAfterContextRecognizer
 from .kz_bin import KzBinRecognizer
 from .kz_iban import KzIbanRecognizer
 from .kz_iin import KzIinRecognizer
@@ -48,12 +51,15 @@ DIRECT_CLASSES: dict[str, type[DirectRecognizer]] = {
     "person_name": PersonNameRecognizer,
     "address": AddressRecognizer,
     "vehicle_plate": VehiclePlateRecognizer,
+    "id_document": IdDocumentRecognizer,
+    "iin_context": IinAfterContextRecognizer,
 }
 
 CANONICAL_FORMS: dict[str, Callable[[str], str]] = {
     "as_is": lambda value: value,
     "lowercase": lambda value: value.lower(),
     "phone": canonical_phone,
+    "digits": only_digits,
     # Words in one case and one spacing, so "Иванов  И.И." and "иванов и.и." pseudonymize alike.
     "words": lambda value: " ".join(value.lower().split()),
 }

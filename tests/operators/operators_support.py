@@ -1,4 +1,4 @@
-"""Shared helpers for operator tests: a two-epoch key ring and a one-call way to run an operator on a column."""
+"""Helpers of the operator tests: a two-epoch key ring and a one-call way to run an operator on a column."""
 
 from __future__ import annotations
 
