@@ -151,7 +151,7 @@ def publish(bootstrap: str, events_file: Path, mode: str, envelope_size: int) ->
 
 def lake_counts(lake: Path) -> dict:
     """Counts read from the host with DuckDB, independently of the pipeline's own readers."""
-    counts = {"pseudonymized": 0, "distinct_events": 0, "aggregates": 0, "dlq": 0}
+    counts = {"pseudonymized": 0, "distinct_events": 0, "aggregates": 0, "dlq": 0, "dlq_lines": 0}
     con = duckdb.connect()
     pseudonymized = lake / "lake" / "pseudonymized"
     if any(pseudonymized.rglob("*.parquet")):
@@ -168,8 +168,12 @@ def lake_counts(lake: Path) -> dict:
     if any(aggregates.rglob("*.parquet")):
         counts["aggregates"] = con.execute(
             f"SELECT count(*) FROM read_parquet('{aggregates}/**/*.parquet', hive_partitioning=true)").fetchone()[0]
-    counts["dlq"] = sum(1 for path in (lake / "dlq").rglob("*.ndjson") for line in path.read_text().splitlines()
-                        if line.strip()) if (lake / "dlq").exists() else 0
+    # The DLQ is at-least-once: a rebalance can write a reject again in another file. Its source position
+    # (partition, offset, index) and raw text identify it, so distinct rejects are what must add up.
+    lines = [json.loads(line) for path in (lake / "dlq").rglob("*.ndjson")
+             for line in path.read_text().splitlines() if line.strip()] if (lake / "dlq").exists() else []
+    counts["dlq_lines"] = len(lines)
+    counts["dlq"] = len({(json.dumps(entry.get("source"), sort_keys=True), entry.get("raw")) for entry in lines})
     return counts
 
 
@@ -240,10 +244,11 @@ def run_compose(workdir: Path, keyring: Path, events_file: Path, args) -> bool:
                  poll=2.0)
         subprocess.run([sys.executable, "-m", "pipeline.cli", "close-windows", "--bootstrap", COMPOSE_BOOTSTRAP],
                        check=True, cwd=REPO, stdout=subprocess.DEVNULL)
-        wait_for(lambda: lake_counts(lake)["aggregates"] > 0, 120, "compose: aggregates in the lake", poll=2.0)
+        wait_for_aggregates(lake, "compose: aggregates in the lake")
         counts = lake_counts(lake)
         say(f"compose: events in {events_in}; pseudonymized rows {counts['pseudonymized']} "
-            f"(distinct {counts['distinct_events']}); DLQ {counts['dlq']}; aggregate rows {counts['aggregates']}")
+            f"(distinct {counts['distinct_events']}); DLQ {counts['dlq']} rejects in {counts['dlq_lines']} lines; "
+            f"aggregate rows {counts['aggregates']}")
         ok = (counts["pseudonymized"] == counts["distinct_events"]
               and counts["pseudonymized"] + counts["dlq"] == events_in and counts["aggregates"] > 0)
     finally:
@@ -260,6 +265,17 @@ def run_compose(workdir: Path, keyring: Path, events_file: Path, args) -> bool:
         say(f"compose down: {len(ids)} containers stopped and removed, {len(left)} left")
         shutil.rmtree(secrets, ignore_errors=True)
     return ok
+
+
+def wait_for_aggregates(lake: Path, what: str) -> None:
+    """Aggregates and window stats land through their own topics and sinks: wait until the count holds still."""
+    seen: list[int] = []
+
+    def settled() -> bool:
+        seen.append(lake_counts(lake)["aggregates"])
+        return len(seen) >= 3 and seen[-1] > 0 and seen[-1] == seen[-2] == seen[-3]
+
+    wait_for(settled, 180, what, poll=3.0)
 
 
 def main() -> int:
@@ -322,10 +338,11 @@ def main() -> int:
         closer = podman("run", "--rm", "--network=host", *ULIMITS, *hardened(), "--entrypoint", "anonpipe", IMAGE,
                         "close-windows", "--bootstrap", bootstrap)
         say(f"close-windows: {closer.stdout.strip().splitlines()[-1] if closer.stdout.strip() else 'done'}")
-        wait_for(lambda: lake_counts(lake)["aggregates"] > 0, 120, "aggregates in the lake", poll=2.0)
+        wait_for_aggregates(lake, "aggregates in the lake")
         counts = lake_counts(lake)
         say(f"events in {events_in}; pseudonymized rows {counts['pseudonymized']} "
-            f"(distinct {counts['distinct_events']}); DLQ {counts['dlq']}; aggregate rows {counts['aggregates']}")
+            f"(distinct {counts['distinct_events']}); DLQ {counts['dlq']} rejects in {counts['dlq_lines']} lines; "
+            f"aggregate rows {counts['aggregates']}")
         ok = (counts["pseudonymized"] == counts["distinct_events"]
               and counts["pseudonymized"] + counts["dlq"] == events_in and counts["aggregates"] > 0)
     finally:
