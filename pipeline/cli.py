@@ -22,7 +22,7 @@ from pipeline.settings import STAGES
 # which import what they run (the worker, pandas, DuckDB, matplotlib…) inside the command bodies.
 
 # Failures whose messages are written for the operator: one `anonpipe: error:` line and exit code 2.
-KNOWN_ERRORS = (("pipeline.policy.loader", "PolicyError"), ("pipeline.keys.ring", "KeyRingError"),
+KNOWN_ERRORS = (("pipeline.policy.source", "PolicyError"), ("pipeline.keys.ring", "KeyRingError"),
                 ("pipeline.common.errors", "BrokerError"), ("pipeline.worker", "StartupError"),
                 ("pipeline.demo", "DemoError"))
 

@@ -110,3 +110,19 @@ def spent_in(data_dir: str | os.PathLike, period: str, partition: int | None = N
     if partition is not None:
         table = table.filter(pc.equal(table.column("partition"), partition))
     return float(pc.sum(table.column("epsilon")).as_py() or 0.0)
+
+
+def budget_summary(data_dir: str | os.PathLike) -> list[dict]:
+    """Per period: ε spent, releases, refusals and their reasons - what the report shows next to DP releases."""
+    table = read_ledger(data_dir)
+    out: dict[str, dict] = {}
+    for row in table.select(["period", "release_id", "status", "epsilon", "delta", "reason"]).to_pylist():
+        period = out.setdefault(row["period"], {"period": row["period"], "epsilon": 0.0, "delta": 0.0,
+                                                "released": set(), "refused": set(), "reasons": set()})
+        period["epsilon"] += row["epsilon"] or 0.0
+        period["delta"] += row["delta"] or 0.0
+        period[row["status"]].add(row["release_id"])
+        if row["reason"]:
+            period["reasons"].add(row["reason"].split(":")[0])
+    return [{**p, "released": len(p["released"]), "refused": len(p["refused"]), "reasons": sorted(p["reasons"])}
+            for _, p in sorted(out.items())]

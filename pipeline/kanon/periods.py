@@ -53,8 +53,10 @@ class PeopleRow:
     scope: tuple[tuple[str, str], ...]  # (attribute, value), attributes in a fixed order
     people: int
     # Attributes on which the row may be narrower than its scope says (e.g. a window-statistics row covers the
-    # event types of one stage partition): treated as possibly inside any value of them.
+    # event types of one stage partition): treated as possibly inside any value of them, or, when `loose_values`
+    # lists values for the attribute, inside any of those.
     loose: frozenset[str] = field(default_factory=frozenset)
+    loose_values: tuple[tuple[str, frozenset], ...] = ()
 
     def value(self, attribute: str) -> str | None:
         return dict(self.scope).get(attribute)
@@ -64,8 +66,8 @@ def may_lie_inside(inner: PeopleRow, outer: PeopleRow) -> bool:
     """Could every person of `inner` be in `outer`, as an attacker reading both labels could conclude?"""
     if not (outer.start_ms <= inner.start_ms and inner.end_ms <= outer.end_ms):
         return False
-    scope = dict(inner.scope)
-    return all(scope.get(a) == v or a in inner.loose for a, v in outer.scope)
+    scope, values = dict(inner.scope), dict(inner.loose_values)
+    return all(scope.get(a) == v or (a in inner.loose and (a not in values or v in values[a])) for a, v in outer.scope)
 
 
 def scope_people(table: pa.Table, subject_columns: list[str], groupings: Iterable[tuple[str, ...]],

@@ -3,8 +3,9 @@
 Given a DuckDB connection that already has the views `aggregates` and `window_stats` (stored in UTC), adds
 `aggregates_local` and `window_stats_local`: every column, plus `local_date`, `local_hour` (0–23), `local_weekday`
 (ISO: 1 = Monday … 7 = Sunday) in the policy's time zone, and for aggregates `district` (the district of the
-published H3 cell, "<city>: several districts" for a coarse cell that spans districts, `*` when the location was
-generalized away, `unknown` when the event had none; null when the policy names no districts). Hourly windows
+published H3 cell or the district it was rolled up to, "<city>: several districts" for a coarse cell that spans
+districts, the city's name for a roll-up to the city, `*` when the location was generalized away, `unknown` when
+the event had none; null when the policy names no districts). Hourly windows
 start on the UTC hour; every zone Kazakhstan has used is a whole number of hours from UTC, so a window is one
 local hour. docs/columns.md is the column dictionary.
 """
@@ -31,7 +32,7 @@ def policy_districts(policy: Policy):
     section = policy.districts
     if section is None:
         return None
-    from pipeline.hierarchies.districts import load_districts
+    from pipeline.common.districts import load_districts
     return load_districts(section.geojson, section.name_property, section.city)
 
 
@@ -58,7 +59,7 @@ def add_local_views(con: duckdb.DuckDBPyConnection, policy: Policy, districts=No
             if cell in (GENERALIZED, UNKNOWN) or districts is None:
                 labels.append(cell if cell in (GENERALIZED, UNKNOWN) else None)
             else:
-                labels.append(districts.district_of(cell) or UNKNOWN)
+                labels.append(districts.district_of(cell) or cell)  # a city-level roll-up keeps its label
         mapping = pa.table({"geo_h3": pa.array(cells, pa.string()), "district": pa.array(labels, pa.string())})
         con.register("h3_district_arrow", mapping)
         con.execute("CREATE OR REPLACE TEMP TABLE h3_districts AS SELECT * FROM h3_district_arrow")

@@ -159,7 +159,8 @@ class PeopleRelease:
         if rows is None or rows.num_rows == 0:
             return PeriodResult(period, local_start, 0, 0, skipped="no events in it")
         people = scope_people(rows, list(self.config.subject_columns), self.groupings, self._labels())
-        published, withheld = release_period(start, end, people, self.config.k, self._published(start, end))
+        types = {v for v in rows.column(self.config.partition_column).to_pylist()}
+        published, withheld = release_period(start, end, people, self.config.k, self._published(start, end, types))
         if published:
             self._write(period, local_start, start, end, published)
             self.con.execute(f"DROP TABLE IF EXISTS zone_{PEOPLE}")  # read again: the next period checks against it
@@ -176,8 +177,8 @@ class PeopleRelease:
                                             for v in t.column("geo_h3").to_pylist()]
         return labels
 
-    def _published(self, start: int, end: int) -> list[PeopleRow]:
-        """Every published people count whose period overlaps [start, end)."""
+    def _published(self, start: int, end: int, types: set) -> list[PeopleRow]:
+        """Every published people count whose period overlaps [start, end); `types`: partition values seen in it."""
         overlap = f"window_start < {_ts(end)} AND window_end > {_ts(start)}"
         out: list[PeopleRow] = []
         district_of = self.districts.district_of if self.districts else None
@@ -187,9 +188,11 @@ class PeopleRelease:
                                  hourly_scope(row, self.attributes, district_of), int(row["users"])))
         stats = self._zone(WINDOW_STATS, f"kind = 'window' AND users IS NOT NULL AND {overlap}")
         for row in (stats.to_pylist() if stats is not None else []):
-            # A stats row covers the event types of one stage partition: possibly inside any event type's scope.
+            # A stats row covers the event types of one stage partition: possibly inside the scope of any of them.
+            mine = frozenset(UNKNOWN if t is None else t for t in types
+                             if zlib.crc32((t or "").encode("utf-8")) % self.stage_partitions == row["partition"])
             out.append(PeopleRow(_ms(row["window_start"]), _ms(row["window_end"]), (), int(row["users"]),
-                                 loose=frozenset({"event_type"})))
+                                 loose=frozenset({"event_type"}), loose_values=(("event_type", mine),)))
         people = self._zone(PEOPLE,
                        f"period_end > {_ts(start)} AND period_begin < {_ts(end)}")
         for row in (people.to_pylist() if people is not None else []):

@@ -24,7 +24,8 @@ ASSETS = Path(__file__).with_name("report_assets")
 CHARTS = [("per_day", "per_day", True), ("people_per_day", "people_per_day", True),
           ("service_per_day", "service_per_day", True), ("event_types", "event_types", False),
           ("services", "services", False), ("screens", "screens", False), ("districts", "districts", False),
-          ("district_service", "district_service", True), ("heatmap", "heatmap", True), ("os", "os", False),
+          ("district_service", "district_service", True),
+          ("people_district_service", "people_district_service", True), ("heatmap", "heatmap", True), ("os", "os", False),
           ("devices", "devices", False)]
 
 

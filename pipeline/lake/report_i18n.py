@@ -48,6 +48,15 @@ _KEYS = {
     "screens": ("Экраны", "Экрандар", "Screens"),
     "districts": ("Районы", "Аудандар", "Districts"),
     "district_service": ("Районы и услуги", "Аудандар мен қызметтер", "Districts and services"),
+    "people_district_service": ("Люди по районам и услугам (последний день периода)",
+                                "Аудандар мен қызметтер бойынша адамдар (кезеңнің соңғы күні)",
+                                "People by district and service (last day of the period)"),
+    "people_district_note": ("Сколько разных людей за день обращались к услуге в районе. Люди не складываются по "
+                             "дням, поэтому показан один день; «–»: число не опубликовано.",
+                             "Бір күнде аудандағы қызметке жүгінген әртүрлі адамдар саны. Адамдар күндер бойынша "
+                             "қосылмайды, сондықтан бір күн көрсетілген; «–»: сан жарияланбаған.",
+                             "How many different people used a service in a district that day. People do not add up "
+                             "across days, so one day is shown; '–': the number is not published."),
     "no_districts": ("Районы не заданы в политике (districts: GeoJSON).", "Аудандар саясатта берілмеген.",
                      "No districts in the policy (districts: GeoJSON)."),
     "os": ("Операционные системы", "Операциялық жүйелер", "Operating systems"),

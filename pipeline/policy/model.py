@@ -39,8 +39,18 @@ class ValidationSection(Strict):
 class Hierarchy(Strict):
     """Generalization ladder of one quasi-identifier for the streaming roll-up."""
 
-    kind: Literal["h3", "star"] = Field("star", description="h3: parent cells at `resolutions`, then *; star: value → *")
+    kind: Literal["h3", "star", "districts"] = Field(
+        "star", description="h3: parent cells at `resolutions`, then *; star: value → *; districts: H3 cell → "
+                            "district → city → * (the policy's `districts` section, filled in when it loads)")
     resolutions: list[int] = Field(default_factory=list, description="h3 parent resolutions, finest first")
+    geojson: str | None = Field(None, description="districts only: copied from the policy's districts section")
+    city: str | None = Field(None, description="districts only: copied from the policy's districts section")
+    name_property: str | None = Field(None, description="districts only: copied from the policy's districts section")
+
+    @property
+    def height(self) -> int:
+        """How many times a value can be raised before it is '*'."""
+        return {"h3": len(self.resolutions) + 1, "districts": 3}.get(self.kind, 1)
 
 
 class PrivacyModelSpec(Strict):
@@ -139,7 +149,7 @@ class KAnonSection(Strict):
                 raise ValueError(f"rollup_order names {name!r}, which is not a quasi-identifier or dimension")
         for name, hierarchy in self.cell_attributes.items():
             steps = self.rollup_order.count(name)
-            levels = len(hierarchy.resolutions) + 1 if hierarchy.kind == "h3" else 1
+            levels = hierarchy.height
             if steps > levels:
                 raise ValueError(f"rollup_order raises {name!r} {steps} times but its hierarchy has {levels} levels")
         if self.partition_column in self.quasi_identifiers:
@@ -208,6 +218,28 @@ class Policy(Strict):
                           "weekdays in the report, query views and extract date hierarchies (docs/columns.md)")
     districts: DistrictsSection | None = Field(None, description="the deployment's district polygons (GeoJSON): "
                                                "H3 cells roll up cell → district → city in reports and extracts")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _districts_into_ladders(cls, data):
+        """A `kind: districts` ladder reads the policy's one districts section (named once, used everywhere)."""
+        if not isinstance(data, dict) or not isinstance(data.get("kanon"), dict):
+            return data
+        kanon = data["kanon"]
+        for section in ("quasi_identifiers", "dimensions"):
+            ladders = kanon.get(section)
+            if not isinstance(ladders, dict):
+                continue
+            for name, ladder in ladders.items():
+                if isinstance(ladder, dict) and ladder.get("kind") == "districts":
+                    districts = data.get("districts")
+                    if not isinstance(districts, dict) or not districts.get("geojson"):
+                        raise ValueError(f"kanon.{section}.{name}: kind districts needs the policy's districts "
+                                         "section (districts: {geojson: FILE})")
+                    ladders[name] = {**ladder, "geojson": districts["geojson"],
+                                     "city": districts.get("city", "city"),
+                                     "name_property": districts.get("name_property", "name")}
+        return data
 
     @field_validator("timezone")
     @classmethod

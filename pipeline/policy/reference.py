@@ -17,8 +17,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined, to_jsonable_python
 
 from pipeline.operators.registry import OPERATORS
-from pipeline.policy.loader import DEFAULT_POLICY_PATH
 from pipeline.policy.model import Policy
+from pipeline.policy.source import DEFAULT_POLICY_PATH
 
 ANY = "*"  # a path step that stands for every key of a mapping (or item of a list)
 _MAX_CELL = 90

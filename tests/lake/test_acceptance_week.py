@@ -16,7 +16,6 @@ from pipeline.lake.layout import PSEUDONYMIZED
 from pipeline.lake.query import format_table
 
 from .browser import DashboardDom, dump_dom
-from .week_lake import week_lake  # noqa: F401 - the fixture
 
 APPEALS_BY_DAY_SERVICE_DISTRICT = """
 SELECT local_date, service, district, sum(events) AS appeals FROM aggregates_local

@@ -16,13 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from pipeline.hierarchies.districts import load_districts
+from pipeline.common.districts import load_districts
 from pipeline.lake.cli import report_command
 from pipeline.lake.layout import AGGREGATES, PEOPLE, PSEUDONYMIZED, zone_dir
 
 from .browser import DashboardDom, dump_dom, screenshot
 from .lake_support import read_zone
-from .week_lake import GEOJSON, week_lake  # noqa: F401 - the fixture
+from .week_lake import GEOJSON
 
 ZONE = "Asia/Almaty"
 FILTERS = {
@@ -51,7 +51,7 @@ def sql_view(data_dir: Path) -> duckdb.DuckDBPyConnection:
     cells = [c for (c,) in con.execute(f"SELECT DISTINCT geo_h3 FROM read_parquet('{glob}')").fetchall()]
     districts = load_districts(GEOJSON, city="Astana (synthetic)")
     con.register("cell_district", pa.table({"geo_h3": cells, "district": [
-        c if c in ("*", "unknown") else districts.district_of(c) for c in cells]}))
+        c if c in ("*", "unknown") else (districts.district_of(c) or c) for c in cells]}))
     con.execute(f"""CREATE VIEW a AS SELECT *, strftime(timezone('{ZONE}', window_start), '%Y-%m-%d') AS day,
         hour(timezone('{ZONE}', window_start)) AS h, isodow(timezone('{ZONE}', window_start)) AS w,
         coalesce(service, 'unknown') AS svc FROM read_parquet('{glob}') JOIN cell_district USING (geo_h3)""")
@@ -113,6 +113,12 @@ def test_every_chart_equals_a_duckdb_query_over_the_published_rows(week_lake, re
                     f"event_type = '{filters.get('event_type', '*')}' AND service = '{filters.get('service', '*')}' "
                     f"AND district = '*'"))
     assert table(dom, "people_per_day") == [(d, people.get(d)) for d in days]
+    scope = ("period = 'day' AND event_type = '*' AND district <> '*' AND service NOT IN ('*', 'unknown') "
+             + (f"AND service = '{filters['service']}' " if "service" in filters else "")
+             + f"AND period_start BETWEEN '{days[0]}' AND '{days[-1]}'")
+    assert table(dom, "people_district_service") == q(
+        f"SELECT period_start, district, service, people FROM people WHERE {scope} AND period_start = "
+        f"(SELECT max(period_start) FROM people WHERE {scope}) ORDER BY 2, 3")
     if name == "all":
         assert all(people.get(d) for d in days), "daily distinct people published for every day of the week"
     assert int(dom.kpis["events"]) == sum(per_day.values())

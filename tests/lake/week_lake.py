@@ -109,6 +109,10 @@ def week_policy(path: Path, k: int | None = None) -> Path:
     from pipeline.policy.loader import DEFAULT_POLICY_PATH
     data = yaml.safe_load(Path(DEFAULT_POLICY_PATH).read_text(encoding="utf-8"))
     data["districts"] = {"geojson": str(GEOJSON), "city": "Astana (synthetic)"}
+    # Sparse cells roll up to their district, then the city (not to coarser hexagons): what analysts ask for.
+    data["kanon"]["quasi_identifiers"]["geo_h3"] = {"kind": "districts"}
+    data["kanon"]["rollup_order"] = ["geo_h3", "app_major", "device_class", "os_family", "status", "screen",
+                                     "geo_h3", "service", "geo_h3"]
     # Free text plays no part in the statistics; dropping it spares the tests Presidio's start-up.
     data["fields"]["text"] = {"operator": "drop"}
     if k is not None:

@@ -32,6 +32,7 @@ def test_names_found(engine, text, name):
     "text",
     [
         "На улице Абая нет света",                 # street named after a person
+        "Нет света на улице Мухтара Ауэзова",      # a full name after a street keyword is the street's
         "Пробка на проспекте Кабанбай батыра",     # avenue
         "Кенесары көшесінде жарық жоқ",             # Kazakh street keyword after the name
         "Акимат района Сарыарка не отвечает",      # organization and district

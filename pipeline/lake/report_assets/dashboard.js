@@ -89,12 +89,12 @@ function bars(items, opts) {  // items: [{key, label, parts: [{name, value}]}]; 
 }
 
 function hbars(pairs) {  // pairs: [[key, value]] sorted; horizontal bars with values
-  const row = 22, width = 470, left = 150;
+  const row = 22, width = 470, left = 190;
   const max = Math.max(1, ...pairs.map(p => p[1]));
   const svg = el("svg:svg", { viewBox: `0 0 ${width} ${Math.max(row, pairs.length * row) + 4}`, role: "img" });
   pairs.forEach(([key, value], i) => {
     const w = (width - left - 70) * value / max;
-    svg.append(el("svg:text", { x: left - 6, y: i * row + 15, class: "axis", "text-anchor": "end" }, label(key).slice(0, 24)),
+    svg.append(el("svg:text", { x: left - 6, y: i * row + 15, class: "axis", "text-anchor": "end" }, label(key).slice(0, 34)),
       el("svg:rect", { x: left, y: i * row + 4, width: Math.max(w, 0.5), height: row - 8, fill: PALETTE[0], class: "mark",
         "data-key": key, "data-value": value }, el("svg:title", {}, `${label(key)}: ${NUM.format(value)}`)),
       el("svg:text", { x: left + w + 4, y: i * row + 15, class: "value" }, NUM.format(value)));
@@ -156,6 +156,26 @@ const CHARTS = {
         return el("td", { class: "mark", "data-key": `${d}|${s}`, "data-value": v, style: `background:rgba(43,108,176,${(0.08 + 0.8 * v / max).toFixed(2)})` }, v ? NUM.format(v) : "");
       })]))]);
     return { columns: ["district", "service", "events"], rows, body: rows.length ? table : null };
+  },
+  people_district_service() {
+    // People do not add up across days: one day only, the last of the range that has published rows.
+    const days = DATA.people.filter(p => p.period_start >= state.from && p.period_start <= state.to && "district" in p
+      && p.district !== "*" && p.service !== "*" && p.service !== "unknown" && (p.event_type || "*") === "*"
+      && (!state.service || p.service === state.service)).map(p => p.period_start);
+    const day = days.length ? days.sort()[days.length - 1] : null;
+    const rows = DATA.people.filter(p => p.period_start === day && p.district !== "*" && p.service !== "*"
+      && p.service !== "unknown" && (p.event_type || "*") === "*" && (!state.service || p.service === state.service))
+      .map(p => [p.period_start, p.district, p.service, p.people])
+      .sort((a, b) => String(a[1]).localeCompare(String(b[1])) || String(a[2]).localeCompare(String(b[2])));
+    const districts = [...new Set(rows.map(r => r[1]))], services = [...new Set(rows.map(r => r[2]))];
+    const max = Math.max(1, ...rows.map(r => r[3]));
+    const table = el("table", { class: "matrix" }, [el("tr", {}, [el("th", {}, `${L.district} · ${day}`), ...services.map(s => el("th", {}, label(s)))]),
+      ...districts.map(d => el("tr", {}, [el("th", {}, label(d)), ...services.map(s => {
+        const r = rows.find(r => r[1] === d && r[2] === s);
+        return el("td", r ? { class: "mark", "data-key": `${d}|${s}`, "data-value": r[3], style: `background:rgba(56,161,105,${(0.08 + 0.8 * r[3] / max).toFixed(2)})` } : {}, r ? NUM.format(r[3]) : "–");
+      })]))]);
+    return { columns: ["local_date", "district", "service", "people"], rows, body: rows.length ? table : null,
+      note: L.people_district_note };
   },
   os: () => topValues("os_family"),
   devices: () => topValues("device_class"),

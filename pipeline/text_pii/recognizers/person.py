@@ -39,9 +39,14 @@ _WEAK_TRIGGER = re.compile(r"(?<!\w)(?:с\s+уважением|құрметпе�
                            r"әкем|анам|көршім)\s*[:,\-]?\s*",
                            re.IGNORECASE)
 # Street keywords: "ул. Абая", "проспект Кабанбай батыра", "Кенесары көшесі" name streets, not people.
-_STREET_BEFORE = re.compile(r"(?<!\w)(?:ул|улица|улице|улицы|пр|пр-т|пр-кт|проспект\w*|мкр|микрорайон\w*|пер|переулок\w*|"
-                            r"бульвар\w*|б-р|шоссе|им|имени|площад\w*|сквер\w*|парк\w*|школ\w*|гимнази\w*|лице\w*|"
-                            r"жк|ЖК)\.?\s*$", re.IGNORECASE)
+_STREET_WORDS = (r"ул|улица|улице|улицы|улицу|пр|пр-т|пр-кт|проспект\w*|мкр|микрорайон\w*|пер|переулок\w*|бульвар\w*|"
+                 r"б-р|шоссе|им|имени|площад\w*|сквер\w*|парк\w*|школ\w*|гимнази\w*|лице\w*|жк|"
+                 r"перекр[её]ст\w*|пересечени\w*|углу|угол")
+_STREET_BEFORE = re.compile(rf"(?<!\w)(?:{_STREET_WORDS})\.?\s*$", re.IGNORECASE)
+_STREET_WORD = re.compile(rf"(?:{_STREET_WORDS})", re.IGNORECASE)
+# The second street of an intersection: "на перекрёстке Абая и Габидена Мустафина".
+_SECOND_STREET = re.compile(r"(?<!\w)(?:перекр[её]ст\w*|пересечени\w*|углу)\s+\S+(?:\s+\S+){0,2}\s+и\s+$",
+                            re.IGNORECASE)
 _STREET_AFTER = re.compile(r"^\s*(?:көшесі|даңғылы|даңғ|ауданы|шағын|ықшам|батыр|көш)", re.IGNORECASE)
 _MAX_TRIGGERED_WORDS = 3
 # A lone first name counts next to contact data ("тел 8 702 555 66 77 Айгуль", "спросить Марата"): a phone-long number or
@@ -205,6 +210,10 @@ class PersonNameRecognizer(DirectRecognizer):
             while j < len(tokens) and j - i < 6 and (tokens[j].cap or (tokens[j].patronymic and tokens[j - 1].first)) \
                     and _adjacent(text, tokens[j - 1], tokens[j]):
                 j += 1
+            keyword = next((k for k in range(i, j) if _STREET_WORD.fullmatch(tokens[k].word)), None)
+            if keyword is not None:  # "Улица Александра Пушкина ...": what follows the keyword names the street
+                i = j
+                continue
             span = self._person_in_chain(text, tokens[i:j])
             if span is None and j == i + 1 and self._contact_name(text, token):
                 span = token.start, token.end
@@ -237,8 +246,8 @@ class PersonNameRecognizer(DirectRecognizer):
 
     @staticmethod
     def _street_name(text: str, tokens: list[_Token], i: int) -> bool:
-        before = text[max(0, tokens[i].start - 20):tokens[i].start]
-        if _STREET_BEFORE.search(before):
+        before = text[max(0, tokens[i].start - 60):tokens[i].start]
+        if _STREET_BEFORE.search(before) or _SECOND_STREET.search(before):
             return True
         j = i
         while j + 1 < len(tokens) and j - i < 3 and tokens[j + 1].cap and _adjacent(text, tokens[j], tokens[j + 1]):

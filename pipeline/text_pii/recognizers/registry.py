@@ -131,6 +131,9 @@ def _pattern_recognizer(spec: Mapping[str, Any], language: str) -> PatternRecogn
 
 def _canonical_form(spec: Mapping[str, Any]) -> Callable[[str], str]:
     if "canonical" in spec:
+        if spec["canonical"] not in CANONICAL_FORMS:
+            raise ValueError(f"recognizer {spec['name']}: unknown canonical form {spec['canonical']!r}; "
+                             f"known: {sorted(CANONICAL_FORMS)}")
         return CANONICAL_FORMS[spec["canonical"]]
     cls = PATTERN_CLASSES.get(spec.get("validator", "none"), PatternRecognizer)
     return getattr(cls, "canonical_form", CANONICAL_FORMS["as_is"])
