@@ -33,7 +33,7 @@ soak: $(STAMP)
 
 # Not part of `make test`: builds the container image and runs it with podman (root; installs podman with apt).
 image-test: $(STAMP)
-	PYTHON=$(BIN)/python bash deploy/image-test.sh $(IMAGE_TEST_ARGS)
+	PYTHON=$(BIN)/python bash deploy/image-test.sh $(if $(IMAGE_TEST_ARGS),$(IMAGE_TEST_ARGS),--compose)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

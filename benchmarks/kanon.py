@@ -121,7 +121,7 @@ def dp_kernel_run(tables: list[pa.Table], policy, mode: str) -> tuple[float, int
     bound and noise per (window, stage partition), as pipeline/dp/stream.py does minus the ledger file.
     Returns (seconds, published rows, ε per window over all stage partitions)."""
     from pipeline.dp.release import release_dp
-    from pipeline.dp.stream import cell_rows, partition_values
+    from pipeline.dp.stream import cell_rows, partition_values, releasing_partitions
     config = policy.policy.kanon.model_copy(update={"release": mode})
     started = time.perf_counter()
     windows: dict = {}
@@ -134,9 +134,12 @@ def dp_kernel_run(tables: list[pa.Table], policy, mode: str) -> tuple[float, int
             for identity, count in update.counts.items():
                 state.counts[identity] = state.counts.get(identity, 0) + count
     rows, epsilon = 0, {}
+    releasing = releasing_partitions(config, PARTITIONS)
     for (window, partition), cells in windows.items():
+        if partition not in releasing:
+            continue
         columns, subjects, events = cell_rows(cells)
-        release = release_dp(columns, subjects, events, config=config, mode=mode, share=1 / PARTITIONS,
+        release = release_dp(columns, subjects, events, config=config, mode=mode, share=1 / len(releasing),
                              partition_values=partition_values(config, partition, PARTITIONS))
         rows += len(release.rows)
         epsilon[window] = epsilon.get(window, 0.0) + release.epsilon
