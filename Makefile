@@ -21,7 +21,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-BENCHMARKS := benchmarks/pseudonymize.py benchmarks/kanon.py benchmarks/lake_sink.py benchmarks/extract_adult.py benchmarks/text_pii.py
+BENCHMARKS := benchmarks/pseudonymize.py benchmarks/kanon.py benchmarks/lake_sink.py benchmarks/extract_adult.py benchmarks/text_pii.py benchmarks/erasure.py
+BENCHMARKS += benchmarks/cli_startup.py
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,ner,bench]'
@@ -32,7 +33,7 @@ soak: $(STAMP)
 
 # Not part of `make test`: builds the container image and runs it with podman (root; installs podman with apt).
 image-test: $(STAMP)
-	PYTHON=$(BIN)/python bash deploy/image-test.sh $(IMAGE_TEST_ARGS)
+	PYTHON=$(BIN)/python bash deploy/image-test.sh $(if $(IMAGE_TEST_ARGS),$(IMAGE_TEST_ARGS),--compose)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

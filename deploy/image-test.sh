@@ -14,4 +14,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null
 fi
-exec "${PYTHON:-.venv/bin/python}" deploy/image_test.py "$@"
+PYTHON="${PYTHON:-.venv/bin/python}"
+# podman-compose from PyPI (Debian's 1.0.3 predates the compose features the file uses), for --compose.
+if [[ " $* " == *" --compose "* ]] && ! command -v podman-compose >/dev/null 2>&1 \
+   && [ ! -x "$(dirname "$PYTHON")/podman-compose" ]; then
+  "$PYTHON" -m pip install --quiet 'podman-compose>=1.2'
+fi
+exec "$PYTHON" deploy/image_test.py "$@"

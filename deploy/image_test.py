@@ -151,7 +151,7 @@ def publish(bootstrap: str, events_file: Path, mode: str, envelope_size: int) ->
 
 def lake_counts(lake: Path) -> dict:
     """Counts read from the host with DuckDB, independently of the pipeline's own readers."""
-    counts = {"pseudonymized": 0, "distinct_events": 0, "aggregates": 0, "dlq": 0}
+    counts = {"pseudonymized": 0, "distinct_events": 0, "aggregates": 0, "dlq": 0, "dlq_lines": 0}
     con = duckdb.connect()
     pseudonymized = lake / "lake" / "pseudonymized"
     if any(pseudonymized.rglob("*.parquet")):
@@ -168,9 +168,114 @@ def lake_counts(lake: Path) -> dict:
     if any(aggregates.rglob("*.parquet")):
         counts["aggregates"] = con.execute(
             f"SELECT count(*) FROM read_parquet('{aggregates}/**/*.parquet', hive_partitioning=true)").fetchone()[0]
-    counts["dlq"] = sum(1 for path in (lake / "dlq").rglob("*.ndjson") for line in path.read_text().splitlines()
-                        if line.strip()) if (lake / "dlq").exists() else 0
+    # The DLQ is at-least-once: a rebalance can write a reject again in another file. Its source position
+    # (partition, offset, index) and raw text identify it, so distinct rejects are what must add up.
+    lines = [json.loads(line) for path in (lake / "dlq").rglob("*.ndjson")
+             for line in path.read_text().splitlines() if line.strip()] if (lake / "dlq").exists() else []
+    counts["dlq_lines"] = len(lines)
+    counts["dlq"] = len({(json.dumps(entry.get("source"), sort_keys=True), entry.get("raw")) for entry in lines})
     return counts
+
+
+COMPOSE_PROJECT = "anonpipe-it"
+COMPOSE_BOOTSTRAP = "127.0.0.1:29092"  # deploy/docker-compose.embedded.yml
+
+
+def compose_environment(workdir: Path) -> dict:
+    """podman-compose passes no global podman flags: runc, cgroupfs and the ulimits come from a containers.conf."""
+    conf = workdir / "containers.conf"
+    conf.write_text('[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\n\n'
+                    '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]\n')
+    return {**os.environ, "CONTAINERS_CONF": str(conf)}
+
+
+def compose_command() -> list[str]:
+    return [shutil.which("podman-compose") or str(Path(sys.executable).with_name("podman-compose")),
+            "-p", COMPOSE_PROJECT, "-f", "docker-compose.yml", "-f", "docker-compose.embedded.yml"]
+
+
+def compose(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([*compose_command(), *args], cwd=REPO / "deploy", env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if check and result.returncode != 0:
+        sys.exit(f"podman-compose {args[0]} failed ({result.returncode}): {result.stdout.strip()[-3000:]}")
+    return result
+
+
+def compose_containers(service: str) -> list[str]:
+    return podman("ps", "-a", "-q", "--filter", f"label=io.podman.compose.project={COMPOSE_PROJECT}",
+                  "--filter", f"label=com.docker.compose.service={service}").stdout.split()
+
+
+def run_compose(workdir: Path, keyring: Path, events_file: Path, args) -> bool:
+    """The compose file itself, with the embedded-broker override: up, publish, check the lake volume, down."""
+    podman("tag", IMAGE, "localhost/anonpipe:0.1.0")
+    secrets = REPO / "deploy" / "secrets"
+    secrets.mkdir(mode=0o700, exist_ok=True)
+    shutil.copy2(keyring, secrets / "keyring.json")
+    os.chown(secrets / "keyring.json", WORKER_UID, WORKER_UID)
+    env = compose_environment(workdir)
+    ok = False
+    try:
+        started = time.monotonic()
+        # podman 4.3's `podman wait` never reports an exited job as "stopped" nor a running one as "running", and
+        # health states are updated by systemd timers this machine lacks: podman-compose would wait on the
+        # file's depends_on conditions forever. So the services start in the file's dependency order from here.
+        compose(env, "up", "-d", "--no-build", "--no-deps", "kafka")
+        (broker,) = compose_containers("kafka")
+        wait_for(lambda: healthy(broker), 60, "compose kafka (embedded broker) to become healthy")
+        compose(env, "up", "-d", "--no-build", "--no-deps", "topics")
+        (topics,) = compose_containers("topics")
+        wait_for(lambda: podman("inspect", topics, "--format", "{{.State.Status}}").stdout.strip() == "exited",
+                 120, "the compose topic job to finish")
+        topics_exit = podman("inspect", topics, "--format", "{{.State.ExitCode}}").stdout.strip()
+        if topics_exit != "0":
+            sys.exit(f"compose topic job failed (exit {topics_exit}): {podman('logs', topics).stdout[-2000:]}")
+        compose(env, "up", "-d", "--no-build", "--no-deps", "worker", "maintain")
+        workers = compose_containers("worker")
+        say(f"compose up: {len(workers)} worker containers, broker, topics job, maintain")
+        for container in workers:
+            wait_for(lambda: healthy(container), 180, f"compose worker {container[:12]} to become healthy", poll=2.0)
+        say(f"compose workers healthy {time.monotonic() - started:.1f} s after `up`")
+        events_in = publish(COMPOSE_BOOTSTRAP, events_file, args.messages, args.envelope_size)
+        lake = Path(podman("volume", "inspect", f"{COMPOSE_PROJECT}_lake", "--format", "{{.Mountpoint}}")
+                    .stdout.strip())
+        wait_for(lambda: _accounted(lake, events_in), args.timeout, "compose: every event in the lake or the DLQ",
+                 poll=2.0)
+        subprocess.run([sys.executable, "-m", "pipeline.cli", "close-windows", "--bootstrap", COMPOSE_BOOTSTRAP],
+                       check=True, cwd=REPO, stdout=subprocess.DEVNULL)
+        wait_for_aggregates(lake, "compose: aggregates in the lake")
+        counts = lake_counts(lake)
+        say(f"compose: events in {events_in}; pseudonymized rows {counts['pseudonymized']} "
+            f"(distinct {counts['distinct_events']}); DLQ {counts['dlq']} rejects in {counts['dlq_lines']} lines; "
+            f"aggregate rows {counts['aggregates']}")
+        ok = (counts["pseudonymized"] == counts["distinct_events"]
+              and counts["pseudonymized"] + counts["dlq"] == events_in and counts["aggregates"] > 0)
+    finally:
+        if not ok:
+            for service in ("worker", "kafka", "topics", "maintain"):
+                for container in compose_containers(service):
+                    say(f"last log lines of {service} {container[:12]}:\n"
+                        f"{podman('logs', '--tail', '25', container, check=False).stdout}")
+        ids = podman("ps", "-a", "-q", "--filter", f"label=io.podman.compose.project={COMPOSE_PROJECT}",
+                     check=False).stdout.split()
+        compose(env, "down", "-v", "-t", "60", check=False)
+        left = podman("ps", "-a", "-q", "--filter", f"label=io.podman.compose.project={COMPOSE_PROJECT}",
+                      check=False).stdout.split()
+        say(f"compose down: {len(ids)} containers stopped and removed, {len(left)} left")
+        shutil.rmtree(secrets, ignore_errors=True)
+    return ok
+
+
+def wait_for_aggregates(lake: Path, what: str) -> None:
+    """Aggregates and window stats land through their own topics and sinks: wait until the count holds still."""
+    seen: list[int] = []
+
+    def settled() -> bool:
+        seen.append(lake_counts(lake)["aggregates"])
+        return len(seen) >= 3 and seen[-1] > 0 and seen[-1] == seen[-2] == seen[-3]
+
+    wait_for(settled, 180, what, poll=3.0)
 
 
 def main() -> int:
@@ -183,6 +288,8 @@ def main() -> int:
     parser.add_argument("--envelope-size", type=int, default=500)
     parser.add_argument("--skip-build", action="store_true", help="reuse the image built by an earlier run")
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--compose", action="store_true",
+                        help="also run deploy/docker-compose.yml with the embedded-broker override (podman-compose)")
     args = parser.parse_args()
 
     ensure_debian_base()
@@ -231,10 +338,11 @@ def main() -> int:
         closer = podman("run", "--rm", "--network=host", *ULIMITS, *hardened(), "--entrypoint", "anonpipe", IMAGE,
                         "close-windows", "--bootstrap", bootstrap)
         say(f"close-windows: {closer.stdout.strip().splitlines()[-1] if closer.stdout.strip() else 'done'}")
-        wait_for(lambda: lake_counts(lake)["aggregates"] > 0, 120, "aggregates in the lake", poll=2.0)
+        wait_for_aggregates(lake, "aggregates in the lake")
         counts = lake_counts(lake)
         say(f"events in {events_in}; pseudonymized rows {counts['pseudonymized']} "
-            f"(distinct {counts['distinct_events']}); DLQ {counts['dlq']}; aggregate rows {counts['aggregates']}")
+            f"(distinct {counts['distinct_events']}); DLQ {counts['dlq']} rejects in {counts['dlq_lines']} lines; "
+            f"aggregate rows {counts['aggregates']}")
         ok = (counts["pseudonymized"] == counts["distinct_events"]
               and counts["pseudonymized"] + counts["dlq"] == events_in and counts["aggregates"] > 0)
     finally:
@@ -246,8 +354,11 @@ def main() -> int:
             code = podman("inspect", container, "--format", "{{.State.ExitCode}}", check=False).stdout.strip()
             podman("rm", "-f", container, check=False)
             say(f"stopped {name} {container[:12]} (exit code {code}), removed")
-        shutil.rmtree(workdir, ignore_errors=True)
     say("PASS: every valid event landed once, the rest in the DLQ, aggregates exist" if ok else "FAIL")
+    if ok and args.compose:
+        ok = run_compose(workdir, keyring, events_file, args)
+        say("PASS (compose)" if ok else "FAIL (compose)")
+    shutil.rmtree(workdir, ignore_errors=True)
     return 0 if ok else 1
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -19,7 +22,7 @@ from pipeline.settings import STAGES
 # which import what they run (the worker, pandas, DuckDB, matplotlib…) inside the command bodies.
 
 # Failures whose messages are written for the operator: one `anonpipe: error:` line and exit code 2.
-KNOWN_ERRORS = (("pipeline.policy.loader", "PolicyError"), ("pipeline.keys.ring", "KeyRingError"),
+KNOWN_ERRORS = (("pipeline.policy.source", "PolicyError"), ("pipeline.keys.ring", "KeyRingError"),
                 ("pipeline.common.errors", "BrokerError"), ("pipeline.worker", "StartupError"),
                 ("pipeline.demo", "DemoError"))
 
@@ -47,9 +50,6 @@ def broker(port: int, host: str) -> None:
 
     SIGTERM or SIGINT (Ctrl-C) stops the broker and waits for it before exiting 0.
     """
-    import signal
-    import threading
-
     from pipeline.broker import EmbeddedBroker
     from pipeline.common.errors import BrokerError
     # Handlers first: a signal during start-up must still stop the child (Tansu runs in its own session, so a
@@ -194,8 +194,6 @@ def demo(count, input_file, data_dir, k, release, malformed, seed) -> None:
               help="Advance the event-time watermark to this UTC time (default: far future = close all).")
 def close_windows(bootstrap: str, at) -> None:
     """Advance every partition's watermark so open windows are released (end of a finite run or a backfill)."""
-    import datetime as dt
-
     from pipeline.demo import send_watermark
     moment = at.replace(tzinfo=dt.timezone.utc) if at else dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650)
     send_watermark(bootstrap, int(moment.timestamp() * 1000))
@@ -219,7 +217,7 @@ def _configure_logging(fmt: str, level: str, secrets=()) -> None:
 def main() -> None:
     """Entry point: known failures become one `anonpipe: error: …` line and exit code 2, not a traceback."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="anonpipe", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)

@@ -11,12 +11,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.compute as pc
 import yaml
 
 from pipeline.broker import EmbeddedBroker
-from pipeline.processes import stop_process  # noqa: F401 - re-exported for tests and benchmarks
-from pipeline.lake.counts import PSEUDONYMIZED, AGGREGATES, dlq_rows, parquet_files, window_stats_totals, zone_rows
+from pipeline.common.wire import HEADER_KIND, KIND_CONTROL
+from pipeline.generate import TelemetryGenerator
+from pipeline.lake.counts import (AGGREGATES, PSEUDONYMIZED, dlq_rows, parquet_files, read_zone, window_stats_totals,
+                                  zone_rows)
 from pipeline.lake.layout import WINDOW_STATS
+from pipeline.processes import stop_process  # noqa: F401 - re-exported for tests and benchmarks
+from pipeline.policy.source import DEFAULT_POLICY_PATH
+from pipeline.settings import TOPIC_PSEUDONYMIZED
 
 
 class DemoError(RuntimeError):
@@ -36,6 +42,7 @@ class Summary:
     wall_seconds: float
     data_dir: Path
     ephemeral_key: bool = True
+    hours: int = 0  # distinct hourly windows released (a window row exists per hour and stage partition)
 
     def render(self) -> str:
         lines = [
@@ -43,7 +50,7 @@ class Summary:
             f"  events in           {self.events_in:>10,}",
             f"  dead-lettered (DLQ) {self.dlq:>10,}",
             f"  pseudonymized rows  {self.pseudonymized_rows:>10,}",
-            f"  aggregate rows      {self.aggregate_rows:>10,}  (windows released: {self.windows})",
+            f"  aggregate rows      {self.aggregate_rows:>10,}  (hours released: {self.hours})",
             f"  suppressed events   {self.suppressed_events:>10,}",
             f"  late events         {self.late_events:>10,}",
             f"  files written       {self.files_written:>10,}",
@@ -82,17 +89,30 @@ def start_worker(bootstrap: str, data_dir: Path, *, policy: Path | None = None, 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     with open(log_path, "ab") as log:
-        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                 start_new_session=True)
+    proc.log_path = log_path  # so a failure can quote the worker's own last words
+    return proc
+
+
+def _last_error(proc: subprocess.Popen) -> str:
+    """The worker's last `Error:` line (its one-line start-up errors), else its last log line."""
+    try:
+        lines = [line.strip() for line in Path(proc.log_path).read_text(errors="replace").splitlines() if line.strip()]
+    except (AttributeError, OSError):
+        return ""
+    errors = [line for line in lines if line.startswith("Error:")]
+    last = errors[-1] if errors else (lines[-1] if lines else "")
+    return f": {last[:300]}" if last else ""
 
 
 def send_watermark(bootstrap: str, watermark_ms: int, partitions: int | None = None) -> None:
     """Advance every partition's event-time watermark so the open windows close (end of a finite run)."""
+    # Imported here, like the other stage and client modules below: kafka-python, faust and the kernels cost
+    # seconds, and the worker processes the demo starts import them anyway.
     from kafka import KafkaProducer
 
-    from pipeline.common.wire import HEADER_KIND, KIND_CONTROL
     from pipeline.kanon.agent import control_message
-    from pipeline.settings import TOPIC_PSEUDONYMIZED
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
         parts = producer.partitions_for(TOPIC_PSEUDONYMIZED) or set(range(partitions or 1))
@@ -111,7 +131,8 @@ def wait_for(condition, timeout: float, what: str, proc: subprocess.Popen | None
         if result:
             return result
         if proc is not None and proc.poll() is not None:
-            raise DemoError(f"worker exited with code {proc.returncode} while waiting for {what}")
+            raise DemoError(f"worker exited with code {proc.returncode} while waiting for {what}{_last_error(proc)} "
+                            f"(log: {getattr(proc, 'log_path', 'n/a')})")
         time.sleep(poll)
     raise DemoError(f"timed out after {timeout:.0f}s waiting for {what}")
 
@@ -131,8 +152,6 @@ def windows_released(data_dir: Path, partitions: int = 4) -> bool:
     stats = window_stats_totals(data_dir)
     if stats["windows"] == 0 or zone_rows(data_dir, AGGREGATES) < stats["published_cells"]:
         return False
-    import pyarrow.compute as pc
-    from pipeline.lake.counts import WINDOW_STATS, read_zone
     from pipeline.pseudonymize.batch import partition_for
     events = read_zone(data_dir, PSEUDONYMIZED).select(["event_hour", "event_type"])
     size_ms = 3_600_000
@@ -148,7 +167,6 @@ def windows_released(data_dir: Path, partitions: int = 4) -> bool:
 def demo_policy(data_dir: Path, k: int | None, release: str | None = None) -> Path | None:
     if k is None and release is None:
         return None
-    from pipeline.policy.loader import DEFAULT_POLICY_PATH
     data = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
     if k is not None:
         data["kanon"]["k"] = k
@@ -158,6 +176,11 @@ def demo_policy(data_dir: Path, k: int | None, release: str | None = None) -> Pa
         data["version"] = f"{data['version']}+{release}"
     path = data_dir / "demo-policy.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    from pipeline.policy.loader import PolicyError, load_policy
+    try:
+        load_policy(path)  # a bad --k is one clear line now, not a worker that dies at start-up
+    except PolicyError as exc:
+        raise DemoError(str(exc).replace(str(path), "demo policy")) from None
     return path
 
 
@@ -166,7 +189,6 @@ def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = Non
     started = time.monotonic()
     data_dir.mkdir(parents=True, exist_ok=True)
     if input_file is None:
-        from pipeline.generate import TelemetryGenerator
         input_file = data_dir / "input" / f"demo-{seed}-{events}.ndjson"
         input_file.parent.mkdir(parents=True, exist_ok=True)
         with open(input_file, "wb") as handle:
@@ -185,7 +207,7 @@ def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = Non
         ensure_topics(broker.bootstrap, 4)
         worker = start_worker(broker.bootstrap, data_dir, policy=policy)
         try:
-            publish_file(input_file, broker.bootstrap, progress=sys.stderr.isatty())
+            publish_file(input_file, broker.bootstrap)
             earlier_runs = pseudonymized_before + dlq_before
             wait_for(lambda: accounted(data_dir, events_in, earlier_runs), timeout - (time.monotonic() - started),
                      "every event to land in the lake or the DLQ", worker)
@@ -201,7 +223,7 @@ def run_demo(data_dir: Path, events: int = 20_000, input_file: Path | None = Non
                    pseudonymized_rows=zone_rows(data_dir, PSEUDONYMIZED) - pseudonymized_before,
                    aggregate_rows=zone_rows(data_dir, AGGREGATES) - aggregates_before,
                    suppressed_events=stats["suppressed_events"], late_events=stats["late_events"],
-                   windows=stats["windows"],
+                   windows=stats["windows"], hours=stats.get("hours", 0),
                    files_written=len(_all_files(data_dir)) - files_before,
                    wall_seconds=time.monotonic() - started, data_dir=data_dir)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import zlib
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -66,7 +67,9 @@ def publish_lines(lines: Iterable[bytes], bootstrap: str, *, topic: str = TOPIC_
     try:
         partitions = len(producer.partitions_for(topic) or []) or 1
         sent = 0
-        with tqdm(total=total, unit="ev", disable=not progress, desc=f"publish → {topic}") as bar:
+        # A bar only on a terminal: redrawn with \r, it would fill a log file (the CLI prints one line at the end).
+        on_terminal = progress and sys.stderr.isatty()
+        with tqdm(total=total, unit="ev", disable=not on_terminal, desc=f"publish → {topic}") as bar:
             for partition, envelope, count in envelopes(lines, partitions, max_events):
                 producer.send(topic, value=envelope, key=b"p%d" % partition, partition=partition)
                 sent += count

@@ -83,6 +83,11 @@ def prepare(settings: WorkerSettings):
         log.info("created data dir %s (mode 0700)", data_dir)
     if not os.access(data_dir, os.W_OK):
         raise StartupError(f"data dir {data_dir} is not writable")
+    from pipeline.lake.access import apply_zone_permissions
+    try:  # zone roots with their modes from the first write on (groups are applied by `anonpipe lake maintain`)
+        apply_zone_permissions(data_dir, groups={}, walk=False)
+    except PermissionError as exc:  # a folder owned by another account: the maintenance service fixes it
+        log.warning("could not set the mode of a zone folder under %s (%s)", data_dir, exc.strerror)
     if settings.lake_url:
         from pipeline.lake.object_store import ObjectStoreLake
         try:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from pipeline.common.wire import MAX_MESSAGE_BYTES
+
 # Machine-readable reason codes, stable across versions: dashboards and tests key on them.
 ENVELOPE_NOT_JSON = "envelope_not_json"
 ENVELOPE_TOO_LARGE = "envelope_too_large"
@@ -23,8 +25,6 @@ INTERNAL_ERROR = "internal_error"
 # The DLQ keeps at most this much of a rejected event's bytes: enough to debug, and a hostile multi-MB event
 # cannot make a dead-letter message larger than the broker accepts (which would stall the partition).
 MAX_RAW_BYTES = 64 * 1024
-# Dead-letter messages are cut below Kafka's default 1 MB message size.
-MAX_DLQ_MESSAGE_BYTES = 768 * 1024
 
 
 @dataclass(slots=True)
@@ -54,7 +54,7 @@ def encode_rejects(rejects: list[Reject]) -> bytes:
     return b"\n".join(orjson.dumps(r.to_json()) for r in rejects)
 
 
-def encode_reject_messages(rejects: list[Reject], max_bytes: int = MAX_DLQ_MESSAGE_BYTES) -> list[bytes]:
+def encode_reject_messages(rejects: list[Reject], max_bytes: int = MAX_MESSAGE_BYTES) -> list[bytes]:
     """NDJSON messages of at most `max_bytes` each (one line may exceed it only if a single reject does)."""
     messages: list[bytes] = []
     current: list[bytes] = []

@@ -9,6 +9,9 @@ HEADER_BATCH_ID = "anonpipe-batch-id"
 HEADER_KIND = "anonpipe-kind"
 KIND_DATA = b"data"
 KIND_CONTROL = b"control"
+# Every message between stages (and to the DLQ) stays below Kafka's default 1 MB limit: a bigger one fails to
+# send and stalls its partition.
+MAX_MESSAGE_BYTES = 768 * 1024
 # Pseudonymized rows carry their source position (pipeline/positions.py) between stages, for the stages'
 # duplicate checks; the lake sink drops the column before writing.
 POSITION_COLUMN = "source_position"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from pipeline.kanon.hierarchy import STAR, generalize, levels
+from pipeline.kanon.hierarchy import STAR, generalize
 from pipeline.policy.model import KAnonSection
 
 OTHER = "other"
@@ -58,7 +58,7 @@ def public_domain(config: KAnonSection, partition_values=None) -> tuple[list[lis
         if name != config.partition_column:
             hierarchy = config.cell_attributes[name]
             if column is None:
-                qi_levels.append(levels(hierarchy))
+                qi_levels.append(hierarchy.height)
             elif column.h3_resolution is not None:
                 qi_levels.append(hierarchy.resolutions.index(column.h3_resolution) + 1)
             else:

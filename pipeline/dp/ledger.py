@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from prometheus_client import Counter, Gauge
 
+from pipeline.common.columns import POLICY_VERSION_COLUMN
 from pipeline.dp.budget import Decision, decide, period_of
 from pipeline.dp.mechanisms import Spend
 from pipeline.lake.writer import write_parquet_atomic
@@ -40,7 +41,7 @@ LEDGER_SCHEMA = pa.schema([
     pa.field("mode", pa.string()), pa.field("status", pa.string()), pa.field("statistic", pa.string()),
     pa.field("mechanism", pa.string()), pa.field("scale", pa.float64()), pa.field("epsilon", pa.float64()),
     pa.field("delta", pa.float64()), pa.field("threshold", pa.int64()), pa.field("reason", pa.string()),
-    pa.field("policy_version", pa.string()), pa.field("recorded_at", pa.timestamp("ms", tz="UTC"))])
+    pa.field(POLICY_VERSION_COLUMN, pa.string()), pa.field("recorded_at", pa.timestamp("ms", tz="UTC"))])
 
 
 def ledger_dir(data_dir: str | os.PathLike) -> Path:
@@ -88,7 +89,7 @@ class BudgetLedger:
             "statistic": [s.statistic for s in lines], "mechanism": [s.mechanism for s in lines],
             "scale": [s.scale for s in lines], "epsilon": [s.epsilon for s in lines],
             "delta": [s.delta for s in lines], "threshold": [s.threshold for s in lines],
-            "reason": [reason] * len(lines), "policy_version": [self.policy_version] * len(lines),
+            "reason": [reason] * len(lines), POLICY_VERSION_COLUMN: [self.policy_version] * len(lines),
             "recorded_at": [now] * len(lines)}, schema=LEDGER_SCHEMA)
         name = f"{release_id}-{uuid.uuid4().hex[:8]}.parquet"  # every attempt is its own charge
         write_parquet_atomic(self.root / f"period={period}" / name, table)
@@ -109,3 +110,19 @@ def spent_in(data_dir: str | os.PathLike, period: str, partition: int | None = N
     if partition is not None:
         table = table.filter(pc.equal(table.column("partition"), partition))
     return float(pc.sum(table.column("epsilon")).as_py() or 0.0)
+
+
+def budget_summary(data_dir: str | os.PathLike) -> list[dict]:
+    """Per period: ε spent, releases, refusals and their reasons - what the report shows next to DP releases."""
+    table = read_ledger(data_dir)
+    out: dict[str, dict] = {}
+    for row in table.select(["period", "release_id", "status", "epsilon", "delta", "reason"]).to_pylist():
+        period = out.setdefault(row["period"], {"period": row["period"], "epsilon": 0.0, "delta": 0.0,
+                                                "released": set(), "refused": set(), "reasons": set()})
+        period["epsilon"] += row["epsilon"] or 0.0
+        period["delta"] += row["delta"] or 0.0
+        period[row["status"]].add(row["release_id"])
+        if row["reason"]:
+            period["reasons"].add(row["reason"].split(":")[0])
+    return [{**p, "released": len(p["released"]), "refused": len(p["refused"]), "reasons": sorted(p["reasons"])}
+            for _, p in sorted(out.items())]

@@ -39,9 +39,11 @@ def _laplace(scale: float):
 def calibrate(sensitivity: int, epsilon: float) -> tuple[float, float]:
     """(scale, ε spent): the scale whose privacy map, as OpenDP computes it, stays within `epsilon`."""
     scale = sensitivity / epsilon
-    while _laplace(scale).map(sensitivity) > epsilon:  # guard against rounding in our division
+    for _ in range(1000):  # our division may round below what the library's map accepts: step up to it
+        if _laplace(scale).map(sensitivity) <= epsilon:
+            return float(scale), float(_laplace(scale).map(sensitivity))
         scale = float(np.nextafter(scale, np.inf))
-    return float(scale), float(_laplace(scale).map(sensitivity))
+    raise ValueError(f"no Laplace scale near {sensitivity / epsilon} meets ε = {epsilon}")
 
 
 def noisy_counts(values: np.ndarray, sensitivity: int, epsilon: float, statistic: str) -> tuple[np.ndarray, Spend]:

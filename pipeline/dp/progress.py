@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 
 from pipeline.dp.ledger import REFUSED, read_ledger
+from pipeline.dp.stream import releasing_partitions
 from pipeline.lake.counts import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, parquet_files, read_zone, zone_rows
 from pipeline.policy.model import KAnonSection
 from pipeline.pseudonymize.batch import partition_for
@@ -26,7 +27,8 @@ def expected_releases(data_dir: Path, config: KAnonSection, partitions: int) -> 
     windows = (hours // size_ms) * size_ms
     values = table.column(config.partition_column).to_pylist()
     route = {v: partition_for(v, partitions) for v in set(values)}
-    return {(int(w), route[v]) for w, v in zip(windows.tolist(), values)}
+    releasing = set(releasing_partitions(config, partitions))
+    return {(int(w), route[v]) for w, v in zip(windows.tolist(), values) if route[v] in releasing}
 
 
 def windows_released(data_dir: Path, config: KAnonSection, partitions: int) -> bool:

@@ -1,10 +1,13 @@
 """The kanon stage's DP release of one (window, stage partition): charge the ledger, then build the output tables.
 
 Called by pipeline/kanon/agent.py instead of the k-anonymous release when the policy says `kanon.release: dp` or
-`both`. The window's ε is split evenly over the stage partitions (each releases its share, since one person's
-events reach several partitions that never see each other), and each partition may spend at most
-`epsilon_per_period / partitions` per period: together they stay within the policy's period budget without
-coordinating. The ledger is charged before anything is sent (docs/dp.md, pipeline/dp/ledger.py).
+`both`. The window's ε is split evenly over the stage partitions that release (one person's events reach several
+partitions that never see each other), and each may spend at most `epsilon_per_period` / (their number) per
+period: together they stay within the policy's period budget without coordinating. In `dp` mode with the
+partition column in the public domain only the partitions that own a listed value release (the others could only
+hold unlisted values, published nowhere), and every window from the first one onwards is released, data or not:
+whether a partition had events in an hour is itself something one person can change. The ledger is charged
+before anything is sent (docs/dp.md, pipeline/dp/ledger.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from pipeline.common.columns import DATE_COLUMN, POLICY_VERSION_COLUMN
 from pipeline.dp.ledger import BudgetLedger
 from pipeline.dp.release import DPWindowRelease, release_dp, window_epsilon
 from pipeline.kanon.core import Cell, CellState
@@ -66,6 +70,24 @@ def partition_values(config: KAnonSection, partition: int, partitions: int) -> l
     return [v for v in column.values if partition_for(v, partitions) == partition]
 
 
+def releasing_partitions(config: KAnonSection, partitions: int) -> list[int]:
+    """Stage partitions that publish a DP release (and share the window's ε)."""
+    column = config.dp.domain.get(config.partition_column)
+    if config.release != "dp" or column is None:
+        return list(range(partitions))
+    return sorted({partition_for(v, partitions) for v in column.values})
+
+
+def due_windows(windows_with_data, closed_ms: int, size_ms: int) -> list[int]:
+    """Windows to release in `dp` mode: every window from the next unreleased one (or the first with data) up to
+    the latest with data, empty ones included, so the set of released windows does not depend on anyone's data."""
+    windows = sorted(windows_with_data)
+    if not windows:
+        return []
+    start = closed_ms if closed_ms else windows[0]
+    return sorted(set(windows) | set(range(start, windows[-1] + 1, size_ms)))
+
+
 def _date(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%d")
 
@@ -95,7 +117,7 @@ def tables(window_ms: int, release: DPWindowRelease, config: KAnonSection, mode:
         "window_start": [window_ms], "window_end": [end_ms], "kind": ["window"], "partition": [partition],
         "events": [sum(r.events for r in rows)], "users": [sum(r.users for r in rows)], "published_cells": [n],
         "rolled_up_cells": [0], "suppressed_events": [None], "suppressed_users": [release.cut_people],
-        "late_events": [0], "k": [config.k], "policy_version": [policy_version], "event_date": [_date(window_ms)],
+        "late_events": [0], "k": [config.k], POLICY_VERSION_COLUMN: [policy_version], DATE_COLUMN: [_date(window_ms)],
         "withheld": [False]},
         schema=STATS_SCHEMA)
     return aggregates, stats
@@ -104,10 +126,13 @@ def tables(window_ms: int, release: DPWindowRelease, config: KAnonSection, mode:
 def release_window(window_ms: int, cells: dict[Cell, CellState], config: KAnonSection, policy_version: str,
                    partition: int, partitions: int, ledger: BudgetLedger) -> StreamRelease:
     mode = config.release
-    share = 1 / partitions
+    releasing = releasing_partitions(config, partitions)
+    if partition not in releasing:
+        return StreamRelease(None, None, "no public value of the partition column is routed to this partition")
+    share = 1 / len(releasing)
     release_id = f"w{window_ms}-p{partition:03d}"
     decision = ledger.decide(window_ms, partition, window_epsilon(config, share),
-                             config.dp.epsilon_per_period / partitions)
+                             config.dp.epsilon_per_period / len(releasing))
     if not decision.allowed:
         ledger.refuse(release_id, window_ms, partition, mode, decision)
         return StreamRelease(None, None, decision.reason)

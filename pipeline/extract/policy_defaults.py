@@ -5,13 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-import yaml
-from pydantic import ValidationError
-
 from pipeline.hierarchies import HierarchySpec, builder_spec, spec_from_policy
 from pipeline.hierarchies.dates import DEFAULT_TIME_ZONE
-from pipeline.policy.loader import resolve_policy_path
-from pipeline.policy.model import Policy
+from pipeline.policy.source import PolicyError, load_policy_settings, resolve_policy_path
 
 PSEUDONYM_OPERATOR = "hmac_pseudonym"
 # Event-level columns that identify an event (a join key back to the lake and to backend logs).
@@ -50,11 +46,9 @@ def load_policy_defaults(path: str | os.PathLike | None = None) -> PolicyDefault
     """Read the policy (``path``, $ANONPIPE_POLICY or the bundled default) and pick out the extract's defaults."""
     source = resolve_policy_path(path)
     try:
-        policy = Policy.model_validate(yaml.safe_load(source.read_text(encoding="utf-8")))
-    except OSError as exc:
-        raise PolicyDefaultsError(f"{source}: cannot read policy ({exc.strerror})") from None
-    except (yaml.YAMLError, ValidationError, TypeError) as exc:
-        raise PolicyDefaultsError(f"{source}: not a valid policy ({str(exc).splitlines()[0]})") from None
+        policy = load_policy_settings(source)  # the model alone: an extract builds no stream operator
+    except PolicyError as exc:
+        raise PolicyDefaultsError(str(exc)) from None
     ladders = dict(policy.kanon.quasi_identifiers)
     # Policy dimensions (properties.service, …) carry ladders too where the policy defines them.
     for holder in (policy, policy.kanon):

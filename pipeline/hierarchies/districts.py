@@ -1,141 +1,62 @@
 """District hierarchy builder: `districts:PATH.geojson` rolls H3 cells up to their district, then the city, then `*`.
 
-A deployment supplies its districts as a GeoJSON FeatureCollection of (Multi)Polygons, one feature per district,
-with the name in a feature property (default `name`) and, optionally, the city in the collection's `name`.
-Cells are assigned with H3's own polygon fill (`h3.geo_to_cells`: a cell belongs to the polygon holding its
-centre), at the finest resolution the pipeline publishes (8 by default): every such cell lies in exactly one
-district or outside all of them.
-
-A coarser cell (a roll-up to resolution 7 or 6) is assigned from its children at that resolution. When they all
-lie in one district it is that district; when they lie in several districts (or partly outside the city) it
-becomes "<city>: several districts", a label of its own one level below the city. Its events are never split
-between districts by area: that would invent numbers the release did not publish. Cells whose children all lie
-outside every polygon become "outside <city>".
+The map itself (which cell is in which district, what a spanning cell becomes) is pipeline/common/districts.py.
+Parameters: `districts:PATH`, `districts:PATH,resolution=R`, or the policy form
+`districts:geojson=PATH;city=NAME;name_property=KEY` (what `spec_from_policy` writes for a `kind: districts` ladder).
 """
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Mapping
 
-import h3
 import numpy as np
 
+from pipeline.common.districts import DEFAULT_RESOLUTION, DistrictMap, DistrictsError, load_districts
 from pipeline.hierarchies.base import HierarchyError
 
 name = "districts"
-DEFAULT_RESOLUTION = 8
-
-
-@dataclass(frozen=True, eq=False)  # identity equality and hash: a map is immutable and used as a cache key
-class DistrictMap:
-    """Cells at `resolution` → district name, for one city."""
-
-    city: str
-    names: tuple[str, ...]
-    resolution: int
-    cells: dict[str, str]
-
-    @property
-    def several(self) -> str:
-        return f"{self.city}: several districts"
-
-    @property
-    def outside(self) -> str:
-        return f"outside {self.city}"
-
-    def district_of(self, cell: str) -> str | None:
-        """District label of an H3 cell (see the module docstring); None for a value that is not a cell."""
-        return _district_of(self, cell)
-
-    def city_of(self, district: str) -> str:
-        """Label one level up: the city for its districts (and for "several districts"), else unchanged."""
-        return self.outside if district == self.outside else self.city
-
-
-@functools.lru_cache(maxsize=100_000)
-def _district_of(districts: DistrictMap, cell: str) -> str | None:
-    try:
-        if not h3.is_valid_cell(cell):
-            return None
-        resolution = h3.get_resolution(cell)
-    except (TypeError, ValueError, h3.H3BaseException):
-        return None
-    if resolution >= districts.resolution:
-        return districts.cells.get(h3.cell_to_parent(cell, districts.resolution), districts.outside)
-    found = {districts.cells.get(child, districts.outside) for child in h3.cell_to_children(cell, districts.resolution)}
-    return found.pop() if len(found) == 1 else districts.several
-
-
-def load_districts(path: str | Path, name_property: str = "name", city: str | None = None,
-                   resolution: int = DEFAULT_RESOLUTION) -> DistrictMap:
-    """Read and check a districts GeoJSON; every error names the file and the feature."""
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HierarchyError(f"districts: file {path} does not exist") from None
-    except (OSError, ValueError) as exc:
-        raise HierarchyError(f"districts: {path} is not readable GeoJSON ({exc})") from None
-    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
-        raise HierarchyError(f"districts: {path} must be a GeoJSON FeatureCollection")
-    if not 0 <= resolution <= 15:
-        raise HierarchyError(f"districts: resolution {resolution} is not an H3 resolution (0–15)")
-    cells: dict[str, str] = {}
-    names: list[str] = []
-    for i, feature in enumerate(document.get("features") or []):
-        label = ((feature or {}).get("properties") or {}).get(name_property)
-        geometry = (feature or {}).get("geometry") or {}
-        if not isinstance(label, str) or not label.strip():
-            raise HierarchyError(f"districts: {path} feature {i} has no {name_property!r} property")
-        if geometry.get("type") not in ("Polygon", "MultiPolygon"):
-            raise HierarchyError(f"districts: {path} feature {label!r} is a {geometry.get('type')}, not a polygon")
-        if label in names:
-            raise HierarchyError(f"districts: {path} names district {label!r} twice")
-        try:
-            filled = h3.geo_to_cells(geometry, resolution)
-        except (ValueError, TypeError, h3.H3BaseException) as exc:
-            raise HierarchyError(f"districts: {path} feature {label!r} has an invalid polygon ({exc})") from None
-        overlap = next((c for c in filled if c in cells), None)
-        if overlap is not None:
-            raise HierarchyError(f"districts: {path} districts {cells[overlap]!r} and {label!r} overlap")
-        names.append(label)
-        cells.update(dict.fromkeys(filled, label))
-    if not names:
-        raise HierarchyError(f"districts: {path} has no features")
-    city = city or document.get("name") or "city"
-    return DistrictMap(str(city), tuple(names), resolution, cells)
+__all__ = ["DistrictMap", "load_districts", "parse_params", "levels", "generalize"]
 
 
 def parse_params(params: str, defaults: Mapping[str, str] | None = None) -> dict:
-    """`districts:PATH` or `districts:PATH,resolution=R`; the file is read and checked here, once."""
-    path, _, rest = params.partition(",")
-    resolution = DEFAULT_RESOLUTION
-    if rest:
-        key, _, value = rest.partition("=")
-        if key.strip() != "resolution" or not value.strip().isdigit():
-            raise HierarchyError(f"districts: unknown parameter {rest!r}; give districts:PATH[,resolution=R]")
-        resolution = int(value)
-    if not path.strip():
+    """Read and check the GeoJSON here, once."""
+    options = {"resolution": str(DEFAULT_RESOLUTION)}
+    if "=" in params.split(",")[0].split(";")[0]:
+        pairs = [p for p in params.replace(",", ";").split(";") if p.strip()]
+        path = None
+    else:
+        path, _, rest = params.partition(",")
+        pairs = [p for p in rest.split(",") if p.strip()]
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        key = key.strip()
+        if key not in ("geojson", "city", "name_property", "resolution", "resolutions") or not value.strip():
+            raise HierarchyError(f"districts: unknown parameter {pair!r}; give districts:PATH[,resolution=R]")
+        options[key] = value.strip()
+    path = (path or options.get("geojson") or "").strip()
+    if not path:
         raise HierarchyError("districts: give the GeoJSON file, e.g. districts:astana-districts.geojson")
-    return {"districts": load_districts(path.strip(), resolution=resolution)}
+    if not options["resolution"].isdigit():
+        raise HierarchyError(f"districts: resolution {options['resolution']!r} is not a number")
+    try:
+        return {"districts": load_districts(path, options.get("name_property", "name"), options.get("city"),
+                                            int(options["resolution"]))}
+    except DistrictsError as exc:
+        raise HierarchyError(str(exc)) from None
 
 
 def levels(params: dict) -> int:
-    """Two levels below `*`: the district (or "several districts"), then the city."""
+    """District, then city (then the registry's `*`)."""
     return 2
 
 
 def generalize(values: np.ndarray, level: int, params: dict) -> np.ndarray:
-    """Cell → district (or "several districts") at level 1, → city at level 2."""
+    """Each cell's district (level 1) or city (level 2); a value that is not a cell is an error."""
     districts: DistrictMap = params["districts"]
-    labels = []
+    out = []
     for value in values:
-        label = districts.district_of(value)
+        label = districts.district_of(str(value))
         if label is None:
             raise HierarchyError(f"{value!r} is not a valid H3 cell")
-        labels.append(label if level == 1 else districts.city_of(label))
-    return np.array(labels, dtype=object)
+        out.append(label if level == 1 else districts.city_of(label))
+    return np.array(out, dtype=object)

@@ -101,7 +101,10 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
                         partition)
         watermark = state.watermark(partition)
         closed = state.closed(partition)
-        for window in sorted(state.windows(partition)):
+        windows = sorted(state.windows(partition))
+        if ledger is not None:  # DP: empty windows too (pipeline/dp/stream.py says why)
+            windows = dp_stream.due_windows(windows, closed, size_ms)
+        for window in windows:
             if window + size_ms + grace_ms > watermark:
                 break
             cells, offsets = state.take_window(partition, window)

@@ -29,7 +29,7 @@ from typing import Hashable
 import numpy as np
 import pyarrow as pa
 
-from pipeline.kanon.hierarchy import UNKNOWN, generalize
+from pipeline.kanon.hierarchy import UNKNOWN, generalize_many
 from pipeline.kanon.models import privacy_models, sensitive_histogram
 from pipeline.linkage import subject_ids
 from pipeline.policy.model import KAnonSection
@@ -117,8 +117,7 @@ def link_people(cells: dict[Cell, CellState]) -> dict[Cell, CellState]:
     records written before people were linked are 1-tuples (the old subject string); they are padded into the
     first column, where a collision with another column's pseudonym would need a 64-bit HMAC collision.
     """
-    distinct = sorted({identity for state in cells.values() for identity in state.subjects},
-                      key=lambda t: tuple("" if v is None else v for v in t))
+    distinct = list({identity for state in cells.values() for identity in state.subjects})
     if not distinct:
         return {cell: CellState(state.events) for cell, state in cells.items()}
     width = max(len(t) for t in distinct)
@@ -153,7 +152,7 @@ def release_window(cells: dict[Cell, CellState], config: KAnonSection, models=No
     qis = list(config.cell_attributes)
     hierarchies = [config.cell_attributes[q] for q in qis]
     levels = [0] * len(qis)
-    remaining = {cell: CellState(s.events, set(s.subjects), set(s.sensitive)) for cell, s in cells.items()}
+    remaining = dict(cells)  # never mutated: merging builds new states
     all_people = set().union(*(s.subjects for s in remaining.values())) if remaining else set()
     total_events = sum(s.events for s in remaining.values())
     rows: list[PublishedCell] = []
@@ -173,9 +172,10 @@ def release_window(cells: dict[Cell, CellState], config: KAnonSection, models=No
         qi_index = qis.index(config.rollup_order[step])
         levels[qi_index] += 1
         merged: dict[Cell, CellState] = {}
-        for cell, state in left.items():
+        lifted = generalize_many(hierarchies[qi_index], [cell[qi_index + 1] for cell in left], levels[qi_index])
+        for (cell, state), value in zip(left.items(), lifted):
             raised = list(cell)
-            raised[qi_index + 1] = generalize(hierarchies[qi_index], cell[qi_index + 1], levels[qi_index])
+            raised[qi_index + 1] = value
             target = merged.setdefault(tuple(raised), CellState())
             target.events += state.events
             target.subjects |= state.subjects

@@ -18,6 +18,7 @@ import datetime as dt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.common.columns import DATE_COLUMN, POLICY_VERSION_COLUMN
 from pipeline.policy.model import KAnonSection
 
 # The people-sensitive columns of a stats row: nulled together when they would isolate fewer than k people.
@@ -31,7 +32,7 @@ def aggregate_schema(config: KAnonSection) -> pa.Schema:
          pa.field(config.partition_column, pa.string())]
         + [pa.field(q, pa.string()) for q in qis] + [pa.field(f"{q}_level", pa.int8()) for q in qis]
         + [pa.field("events", pa.int64()), pa.field("users", pa.int64()), pa.field("k", pa.int32()),
-           pa.field("policy_version", pa.string()), pa.field("event_date", pa.string())]
+           pa.field(POLICY_VERSION_COLUMN, pa.string()), pa.field(DATE_COLUMN, pa.string())]
         # which release made the row; ± of the 95 % interval of noisy counts (null: exact k-anonymous counts)
         + [pa.field("release", pa.string()), pa.field("events_ci95", pa.int64()), pa.field("users_ci95", pa.int64())])
 
@@ -41,8 +42,8 @@ STATS_SCHEMA = pa.schema([
     pa.field("kind", pa.string()), pa.field("partition", pa.int32()), pa.field("events", pa.int64()),
     pa.field("users", pa.int64()), pa.field("published_cells", pa.int64()), pa.field("rolled_up_cells", pa.int64()),
     pa.field("suppressed_events", pa.int64()), pa.field("suppressed_users", pa.int64()),
-    pa.field("late_events", pa.int64()), pa.field("k", pa.int32()), pa.field("policy_version", pa.string()),
-    pa.field("event_date", pa.string()), pa.field("withheld", pa.bool_())])
+    pa.field("late_events", pa.int64()), pa.field("k", pa.int32()), pa.field(POLICY_VERSION_COLUMN, pa.string()),
+    pa.field(DATE_COLUMN, pa.string()), pa.field("withheld", pa.bool_())])
 
 
 def _date(ms: int) -> str:
@@ -78,7 +79,7 @@ def release_tables(window_ms: int, releases: list, config: KAnonSection, policy_
         "published_cells": [len(rows)], "rolled_up_cells": [sum(r.rolled_up_cells for r in releases)],
         "suppressed_events": [sum(r.suppressed_events for r in releases)],
         "suppressed_users": [len(suppressed)], "late_events": [late_events],
-        "k": [config.k], "policy_version": [policy_version], "event_date": [_date(window_ms)],
+        "k": [config.k], POLICY_VERSION_COLUMN: [policy_version], DATE_COLUMN: [_date(window_ms)],
         "withheld": [False]}, schema=STATS_SCHEMA)
     return aggregates, stats
 
@@ -116,5 +117,5 @@ def late_table(late: dict[int, int], config: KAnonSection, policy_version: str, 
         "partition": [partition] * len(windows), "events": zeros, "users": zeros, "published_cells": zeros,
         "rolled_up_cells": zeros, "suppressed_events": zeros, "suppressed_users": zeros,
         "late_events": [late[w] for w in windows], "k": [config.k] * len(windows),
-        "policy_version": [policy_version] * len(windows), "event_date": [_date(w) for w in windows],
+        POLICY_VERSION_COLUMN: [policy_version] * len(windows), DATE_COLUMN: [_date(w) for w in windows],
         "withheld": [False] * len(windows)}, schema=STATS_SCHEMA)

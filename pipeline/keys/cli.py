@@ -54,7 +54,7 @@ def keys_list(keyring_path: Path) -> None:
 def keys_retire(keyring_path: Path, key_id: str, policy_path: str | None) -> None:
     """Stop using a key: events of its epoch go to the DLQ (code key_retired), never to another key; it stays
     held so erasure requests can still be served. Refused while its epoch still receives events."""
-    from pipeline.policy.loader import load_policy
+    from pipeline.policy.loader import load_policy  # pyarrow and every operator: only this command needs it
     max_age = dt.timedelta(days=load_policy(policy_path).policy.validation.max_age_days)
     _ring(keyring_path).retired(key_id, max_age).save(keyring_path)
     click.echo(f"retired {key_id}")

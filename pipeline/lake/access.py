@@ -51,11 +51,12 @@ def _fix(path: Path, mode: int, gid: int | None) -> bool:
 
 
 def apply_zone_permissions(data_dir: str | os.PathLike, groups: Mapping[str, int | None] | None = None,
-                           create: bool = True) -> list[ZonePermissions]:
+                           create: bool = True, walk: bool = True) -> list[ZonePermissions]:
     """Create each zone root (when `create`) and give it, its folders and its files the zone's group and modes.
 
     Files are made by the writers with 0640/0600; this also repairs anything copied in by hand. Symbolic links
-    are left alone (never followed), so a link cannot widen access to a file outside the zone.
+    are left alone (never followed), so a link cannot widen access to a file outside the zone. `walk=False` sets
+    the zone roots only (a worker at start-up: the files below inherit the group through the setgid folders).
     """
     groups = configured_groups() if groups is None else groups
     done = []
@@ -67,7 +68,7 @@ def apply_zone_permissions(data_dir: str | os.PathLike, groups: Mapping[str, int
             root.mkdir(parents=True, exist_ok=True)
         gid = groups.get(zone)
         fixed = int(_fix(root, access.dir_mode, gid))
-        for current, folders, files in os.walk(root):
+        for current, folders, files in os.walk(root) if walk else ():
             for name in folders:
                 path = Path(current) / name
                 if not path.is_symlink():

@@ -43,10 +43,14 @@ def append_audit(data_dir: str | os.PathLike, log_name: str, entry: dict, now: d
               "request_id": uuid.uuid4().hex, "user": _who(), **entry}
     line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
     mode = access.file_mode if mode is None else mode
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, mode)
     try:
-        if os.fstat(fd).st_uid == os.getuid():
+        owner = os.fstat(fd).st_uid
+        if owner == os.getuid():
             os.fchmod(fd, mode)
+        elif mode & 0o070 == 0:
+            # An owner-only log created by another account (planted in the group-writable folder) is not ours.
+            raise PermissionError(f"audit log {path} belongs to another account (uid {owner}); refusing to use it")
         os.write(fd, line)
         os.fsync(fd)
     finally:

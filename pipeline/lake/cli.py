@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -21,7 +23,9 @@ from pipeline.options import (FILE, data_dir_option, keyring_option, loaded_clas
 _EXPECTED_ERRORS = (("pipeline.lake.compaction", "CompactionError"), ("pipeline.lake.retention", "RetentionError"),
                     ("pipeline.lake.erasure", "ErasureError"), ("pipeline.lake.person", "PersonError"),
                     ("pipeline.keys.ring", "KeyRingError"), ("pipeline.lake.query", "QueryError"),
-                    ("pipeline.lake.report", "ReportError"))
+                    ("pipeline.lake.report", "ReportError"), ("pipeline.lake.report_data", "ReportError"),
+                    ("pipeline.lake.people_release", "PeopleReleaseError"),
+                    ("pipeline.hierarchies.base", "HierarchyError"))
 _ARROW_ERRORS = (("pyarrow.lib", "ArrowException"),)
 
 
@@ -127,9 +131,6 @@ def retention_command(data_dir, policy_path, today, dry_run):
 @_one_line_errors
 def maintain_command(data_dir, policy_path, interval, once, no_compact, metrics_port):
     """Apply retention, compaction and zone permissions now and then every --interval seconds (a service)."""
-    import signal
-    import threading
-
     from pipeline.lake.maintain import run_cycle, run_forever
     from pipeline.lake.retention import load_retention
     if once:
@@ -204,15 +205,44 @@ def query_command(sql, data_dir, fmt, out, max_rows, zone):
 @click.command("report")
 @data_dir_option()
 @click.option("--out", default="report.html", show_default=True, type=FILE, metavar="FILE",
-              help="HTML file to write (self-contained: charts inlined).")
+              help="HTML file to write (self-contained: data, charts and script inlined).")
+@click.option("--lang", type=click.Choice(["ru", "kk", "en"]), default="ru", show_default=True,
+              help="Labels: Russian, Kazakh or English.")
+@click.option("--last-days", "days", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Only the last N local days (default: all).")
+@policy_option(help="Policy YAML (time zone, districts; default: the packaged policy).")
 @_one_line_errors
-def report_command(data_dir, out):
-    """Write a self-contained HTML report from the anonymous zones (aggregates, window_stats)."""
-    from pipeline.lake.report import build_report  # matplotlib and pandas: only this command pays for them
+def report_command(data_dir, out, lang, days, policy_path):
+    """Write a self-contained HTML dashboard from the shareable zones (aggregates, window_stats, people)."""
+    from pipeline.lake.report import build_report  # DuckDB: only this command pays for it
+    from pipeline.policy.loader import load_policy
 
     data_dir = _existing(data_dir)
-    data = build_report(data_dir, out)
-    click.echo(f"wrote {out} ({len(data.sections)} sections)")
+    data = build_report(data_dir, out, load_policy(policy_path).policy, lang, days)
+    click.echo(f"wrote {out}: {data.first_day} – {data.last_day} (local days, {data.timezone})")
+
+
+# ---- release-people ---------------------------------------------------------------------------------------
+@click.command("release-people")
+@data_dir_option()
+@click.option("--only", "periods", multiple=True, type=click.Choice(["day", "month"]),
+              help="Release only days or only months (default: both, days first).")
+@option("--stage-partitions", type=click.IntRange(min=1), envvar="ANONPIPE_PARTITIONS", default=4,
+              show_default=True, help="Partitions of telemetry.pseudonymized (which hour rows each event type has).")
+@policy_option(help="Policy YAML (k, time zone, districts; default: the packaged policy).")
+@_one_line_errors
+def release_people_command(data_dir, periods, stage_partitions, policy_path):
+    """Publish distinct people per local day and month (people zone) for every finished, unreleased period."""
+    from pipeline.lake.people_release import PERIODS, release_people
+    from pipeline.policy.loader import load_policy
+
+    data_dir = _existing(data_dir)
+    results = release_people(data_dir, load_policy(policy_path), tuple(periods) or PERIODS,
+                             stage_partitions=stage_partitions)
+    for r in results:
+        click.echo(f"{r.period} {r.local_start}: {r.skipped or f'{r.published} rows published, {r.withheld} withheld'}")
+    if not results:
+        click.echo("nothing to release: no pseudonymized rows yet")
 
 
 # ---- forget -----------------------------------------------------------------------------------------------
@@ -314,4 +344,5 @@ def export_person_command(data_dir, user_id, device_id, cookie_id, session_id, p
     click.echo(f"wrote {summary['rows']} rows and {summary['dlq_lines']} dead-letter line(s) to {out}")
 
 
-LAKE_COMMANDS = [lake_group, query_command, report_command, forget_command, export_person_command]
+LAKE_COMMANDS = [lake_group, query_command, report_command, forget_command, export_person_command,
+                 release_people_command]

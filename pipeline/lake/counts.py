@@ -41,7 +41,7 @@ def read_zone(data_dir: Path, zone: str):
 def window_stats_totals(data_dir: Path) -> dict[str, int]:
     """Sums over released windows: events, suppressed events and late events."""
     if not parquet_files(data_dir, WINDOW_STATS):
-        return {"events": 0, "suppressed_events": 0, "late_events": 0, "windows": 0, "published_cells": 0}
+        return {"events": 0, "suppressed_events": 0, "late_events": 0, "windows": 0, "published_cells": 0, "hours": 0}
     import pyarrow.compute as pc
     table = read_zone(data_dir, WINDOW_STATS)
     windows = table.filter(pc.equal(table.column("kind"), "window"))
@@ -50,7 +50,8 @@ def window_stats_totals(data_dir: Path) -> dict[str, int]:
         return int(pc.sum(rows.column(column)).as_py() or 0)
     return {"events": total(windows, "events"), "suppressed_events": total(windows, "suppressed_events"),
             "late_events": total(table, "late_events"), "windows": windows.num_rows,
-            "published_cells": total(windows, "published_cells")}
+            "published_cells": total(windows, "published_cells"),
+            "hours": len(pc.unique(windows.column("window_start")))}  # what users count: hours, not window rows
 
 
 __all__ = ["AGGREGATES", "PSEUDONYMIZED", "WINDOW_STATS", "dlq_rows", "parquet_files", "read_zone", "zone_rows",

@@ -7,6 +7,7 @@ key still held, with a component-size cap). Files without the person's rows stay
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import os
@@ -110,12 +111,12 @@ def _erase_source(source: ZoneSource, person: Person, result: ErasureResult) -> 
         result.rows_removed += int(mask.sum())
 
 
-def _mentions(line: bytes, quoted: list[bytes]) -> bool:
+def mentions_identifier(line: bytes, quoted: list[bytes]) -> bool:
+    """Whether a dead-letter line's raw event carries one of the JSON-quoted identifiers (as sent or escaped)."""
     try:
         entry = json.loads(line)
         raw = entry.get("raw", "") if isinstance(entry, dict) else ""
         if isinstance(entry, dict) and entry.get("raw_encoding") == "base64":
-            import base64
             raw = base64.b64decode(raw).decode("utf-8", "replace")
         text = json.dumps(raw) + raw  # the raw event as stored (escaped) and as sent
     except (ValueError, TypeError):
@@ -138,7 +139,7 @@ def erase_from_dlq(data_dir: str | os.PathLike, identifiers: Mapping[str, str]) 
         if path.name.startswith("."):
             continue
         lines = path.read_bytes().splitlines(keepends=True)
-        kept = [line for line in lines if not _mentions(line, quoted)]
+        kept = [line for line in lines if not mentions_identifier(line, quoted)]
         if len(kept) == len(lines):
             continue
         removed += len(lines) - len(kept)
@@ -234,8 +235,6 @@ def append_erasure_audit(data_dir: str | os.PathLike, result: ErasureResult, now
     }
     return append_audit(data_dir, ERASURE_LOG, entry, now=now, mode=0o600)
 
-
-append_audit_entry = append_erasure_audit
 
 
 def forget(data_dir: str | os.PathLike, ring: KeyRing, identifiers: Mapping[str, str],

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from pipeline.keys.ring import KeyRing
 from pipeline.lake.audit import ACCESS_LOG, append_audit
-from pipeline.lake.erasure import _mentions
+from pipeline.lake.erasure import mentions_identifier
 from pipeline.lake.layout import dlq_dir
 from pipeline.lake.person import DEFAULT_MAX_COMPONENT, PersonError, local_and_remote, resolve
 
@@ -46,7 +46,7 @@ def export_person(data_dir: str | os.PathLike, ring: KeyRing, identifiers: Mappi
                 parts.append(table.filter(pa.array(mask)))
     quoted = [json.dumps(str(v)).encode() for v in identifiers.values()]
     dead = [line for path in sorted(dlq_dir(data_dir).rglob("*.ndjson")) if not path.name.startswith(".")
-            for line in path.read_bytes().splitlines(keepends=True) if _mentions(line, quoted)]
+            for line in path.read_bytes().splitlines(keepends=True) if mentions_identifier(line, quoted)]
     out.mkdir(mode=0o700, parents=True)
     rows = 0
     if parts:

@@ -10,11 +10,13 @@ from pathlib import Path
 PSEUDONYMIZED = "pseudonymized"
 AGGREGATES = "aggregates"
 WINDOW_STATS = "window_stats"
-ZONES = (PSEUDONYMIZED, AGGREGATES, WINDOW_STATS)
+PEOPLE = "people"  # daily and monthly distinct people (pipeline/lake/people_release.py), shareable
+ZONES = (PSEUDONYMIZED, AGGREGATES, WINDOW_STATS, PEOPLE)
 DLQ = "dlq"
 AUDIT = "audit"
+ERASURE = "erasure"  # the ingest blocklist of erased people's pseudonyms
 # Zones an analyst without access to per-person rows may read: only k-anonymous releases and window statistics.
-SHAREABLE_ZONES = (AGGREGATES, WINDOW_STATS)
+SHAREABLE_ZONES = (AGGREGATES, WINDOW_STATS, PEOPLE)
 RESTRICTED_ZONES = (PSEUDONYMIZED,)
 # Erasure caps a linked person at this many distinct user, device and cookie identifiers per key epoch (here, not
 # in person.py, so that the CLI can show it without importing numpy and pyarrow).
@@ -53,11 +55,14 @@ SHAREABLE, RESTRICTED, OPERATOR = "shareable", "restricted", "operator"
 ZONE_ACCESS: dict[str, ZoneAccess] = {
     AGGREGATES: ZoneAccess(SHAREABLE, "ANONPIPE_SHAREABLE_GROUP", 0o2750, 0o640),
     WINDOW_STATS: ZoneAccess(SHAREABLE, "ANONPIPE_SHAREABLE_GROUP", 0o2750, 0o640),
+    PEOPLE: ZoneAccess(SHAREABLE, "ANONPIPE_SHAREABLE_GROUP", 0o2750, 0o640),
     PSEUDONYMIZED: ZoneAccess(RESTRICTED, "ANONPIPE_RESTRICTED_GROUP", 0o2750, 0o640),
     # Raw rejected events: the pipeline's own account only.
     DLQ: ZoneAccess(OPERATOR, None, 0o700, 0o600),
-    # Append-only audit trail: restricted readers append their query records (group write, no read).
-    AUDIT: ZoneAccess(OPERATOR, "ANONPIPE_RESTRICTED_GROUP", 0o2730, 0o620, group_files=("access.log",)),
+    # Audit trail: restricted readers append their query records (group write, no read); the sticky bit stops
+    # them from deleting or renaming the pipeline's files, and logs owned by another account are refused.
+    AUDIT: ZoneAccess(OPERATOR, "ANONPIPE_RESTRICTED_GROUP", 0o3730, 0o620, group_files=("access.log",)),
+    ERASURE: ZoneAccess(OPERATOR, None, 0o700, 0o600),
 }
 
 
@@ -65,8 +70,8 @@ def zone_root(data_dir: str | os.PathLike, zone: str) -> Path:
     """Root folder of any zone in ZONE_ACCESS (lake zones, the DLQ, the audit trail)."""
     if zone == DLQ:
         return dlq_dir(data_dir)
-    if zone == AUDIT:
-        return Path(data_dir) / AUDIT
+    if zone in (AUDIT, ERASURE):
+        return Path(data_dir) / zone
     return zone_dir(data_dir, zone)
 
 

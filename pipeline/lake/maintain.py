@@ -23,9 +23,10 @@ from pathlib import Path
 from prometheus_client import Counter, Gauge
 
 from pipeline.lake.access import apply_zone_permissions
+from pipeline.lake.blocklist import expire_blocklist
 from pipeline.lake.compaction import compact_zone
 from pipeline.lake.layout import ZONES
-from pipeline.lake.retention import DLQ, apply_retention, partition_date, zone_root_and_column
+from pipeline.lake.retention import DLQ, apply_retention, load_retention, partition_date, zone_root_and_column
 from pipeline.observability.metrics import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,6 @@ def run_cycle(data_dir: str | os.PathLike, days: dict[str, int], now: dt.datetim
                      days[part.zone])
 
     def blocklist():
-        from pipeline.lake.blocklist import expire_blocklist
         report.blocklist_expired = expire_blocklist(data_dir, now)
 
     def compaction():
@@ -132,7 +132,6 @@ def run_forever(data_dir: str | os.PathLike, policy_path: str | os.PathLike | No
 
     The policy is re-read every cycle, so a changed retention applies without a restart.
     """
-    from pipeline.lake.retention import load_retention
     stop = stop or threading.Event()
     Path(data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
     while not stop.is_set():

@@ -25,7 +25,7 @@ from pipeline.common.columns import KEY_ID_COLUMN
 from pipeline.keys.pseudonym import pseudonym
 from pipeline.keys.ring import KeyRing
 from pipeline.lake.layout import DEFAULT_MAX_COMPONENT, PSEUDONYMIZED, zone_dir
-from pipeline.linkage import components
+from pipeline.linkage import NO_SUBJECT, subject_ids
 
 
 UNCAPPED_FIELDS = frozenset({"session_id"})
@@ -159,18 +159,25 @@ def resolve(sources: list[ZoneSource], ring: KeyRing, identifiers: Mapping[str, 
         rows = everything.filter(pc.equal(everything.column(KEY_ID_COLUMN), key_id))
         if rows.num_rows == 0:
             continue
-        linkage = components([rows.column(c) for c in columns], names=columns)
-        found: dict[int, object] = {}
+        # Row → linked subject, vectorized (pipeline.linkage); only the person's few subjects are then unpacked.
+        subjects = subject_ids([rows.column(c) for c in columns])
+        touched = np.zeros(rows.num_rows, dtype=bool)
         for column, values in key_seeds.items():
-            for group in linkage.containing(column, values):
-                found[group.id] = group
-        for group in found.values():
-            size = sum(len(group.identifiers.get(c, ())) for c in capped)
+            if column in rows.column_names:
+                found = pc.is_in(rows.column(column), pa.array(sorted(values), pa.string()))
+                touched |= pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+        for subject in np.unique(subjects[touched]).tolist():
+            if subject == NO_SUBJECT:
+                continue
+            members = pa.array(subjects == subject)
+            identifiers = {c: set(pc.unique(rows.column(c).filter(members)).drop_null().to_pylist()) for c in columns}
+            identifiers = {c: v for c, v in identifiers.items() if v}
+            size = sum(len(identifiers.get(c, ())) for c in capped)
             if size > max_component:
                 person.oversized.append(OversizedComponent(
-                    key_id, {c: len(v) for c, v in sorted(group.identifiers.items())}, group.rows))
+                    key_id, {c: len(v) for c, v in sorted(identifiers.items())}, int(pc.sum(members).as_py())))
                 continue
-            for column, values in group.identifiers.items():
+            for column, values in identifiers.items():
                 person.pseudonyms[key_id].setdefault(column, set()).update(values)
     return person
 

@@ -18,10 +18,12 @@ import duckdb
 import pyarrow as pa
 
 from pipeline.lake.audit import ACCESS_LOG, append_audit
-from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, RESTRICTED, SHAREABLE, WINDOW_STATS, zone_dir
+from pipeline.lake.layout import AGGREGATES, PEOPLE, PSEUDONYMIZED, RESTRICTED, SHAREABLE, WINDOW_STATS, zone_dir
+from pipeline.lake.local_views import add_local_views
+from pipeline.policy.source import load_policy_settings
 
 # View name → zone. The DLQ (raw rejects) is deliberately not exposed, whatever the audience.
-SHAREABLE_VIEWS = {"aggregates": AGGREGATES, "window_stats": WINDOW_STATS}
+SHAREABLE_VIEWS = {"aggregates": AGGREGATES, "window_stats": WINDOW_STATS, "people": PEOPLE}
 RESTRICTED_VIEWS = {"events": PSEUDONYMIZED, **SHAREABLE_VIEWS}
 VIEWS_BY_AUDIENCE = {SHAREABLE: SHAREABLE_VIEWS, RESTRICTED: RESTRICTED_VIEWS}
 VIEWS = RESTRICTED_VIEWS
@@ -75,6 +77,8 @@ def connect(data_dir: str | os.PathLike, zone: str = SHAREABLE) -> tuple[duckdb.
         # Exactly these files stay readable once external access is off: not their folders (no new files,
         # no COPY into them), not the DLQ, not the other zones.
         con.execute("SET allowed_paths = [" + ", ".join(_sql_string(f) for f in allowed) + "]")
+        # aggregates_local, window_stats_local: local days, hours, weekdays and districts (docs/columns.md)
+        add_local_views(con, load_policy_settings(None))  # the time zone and districts: no operator is built
         for statement in _LOCKDOWN:
             con.execute(statement)
     except BaseException:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -56,7 +57,6 @@ def write_parquet_atomic(path: Path, table: pa.Table, failpoint_name: str = "lak
 
 def remove_stale_temp_files(root: Path, older_than_seconds: float = 3600.0) -> int:
     """Delete temp files a crashed writer left behind (readers already skip them: their names start with '.')."""
-    import time
     removed = 0
     cutoff = time.time() - older_than_seconds
     for path in root.rglob(".*.tmp") if root.exists() else ():

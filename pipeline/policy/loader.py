@@ -4,51 +4,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
-import yaml
 from pydantic import ValidationError
 
+from pipeline.common.columns import KEY_ID_COLUMN, POLICY_VERSION_COLUMN
 from pipeline.common.contract import TELEMETRY_EVENT_V1, load_schema
 from pipeline.operators.base import Operator
 from pipeline.operators.registry import operator_class
 from pipeline.policy.model import Policy
 from pipeline.policy.reads import ReadPlan, read_plan
+# DEFAULT_POLICY_PATH, PolicyError and resolve_policy_path are also imported from here by older callers.
+from pipeline.policy.source import (DEFAULT_POLICY_PATH, PolicyError, line_of, read_policy_file,  # noqa: F401
+                                   resolve_policy_path, validate_policy)
 
-DEFAULT_POLICY_PATH = Path(__file__).resolve().parent / "default.yaml"
-PROVENANCE_FIELDS = [pa.field("policy_version", pa.string()), pa.field("key_id", pa.string())]
-
-
-class PolicyError(ValueError):
-    """The policy file is unreadable or invalid; the message names the file, line and problem."""
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping key, keyed by its path."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False):
-    mapping = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        mapping[key] = loader.construct_object(value_node, deep=deep)
-        loader.lines[(id(mapping), key)] = key_node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _line_of(data: dict, loc: tuple, lines: dict) -> int | None:
-    node, line = data, None
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            line = lines.get((id(node), part), line)
-            node = node[part]
-        else:
-            break
-    return line
+PROVENANCE_FIELDS = [pa.field(POLICY_VERSION_COLUMN, pa.string()), pa.field(KEY_ID_COLUMN, pa.string())]
 
 
 @dataclass(frozen=True)
@@ -75,43 +45,18 @@ class CompiledPolicy:
         raise KeyError(f"policy has no rule for field {field_path!r}")
 
 
-def resolve_policy_path(path: str | os.PathLike | None) -> Path:
-    return Path(path or os.environ.get("ANONPIPE_POLICY") or DEFAULT_POLICY_PATH)
-
-
 def load_policy(path: str | os.PathLike | None = None) -> CompiledPolicy:
-    source = resolve_policy_path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"{source}: cannot read policy ({exc.strerror})") from None
-    loader = _LineLoader(text)
-    loader.lines = {}
-    try:
-        data = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{source}: not valid YAML: {exc}") from None
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict):
-        raise PolicyError(f"{source}: a policy is a YAML mapping")
-    return compile_policy(data, str(source), loader.lines)
+    source, data, lines = read_policy_file(path)
+    return compile_policy(data, source, lines)
 
 
 def compile_policy(data: dict, source: str = "<policy>", lines: dict | None = None) -> CompiledPolicy:
     lines = lines or {}
-    try:
-        policy = Policy.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        line = _line_of(data, first["loc"], lines)
-        where = f"line {line}" if line else "top level"
-        path = ".".join(str(p) for p in first["loc"])
-        raise PolicyError(f"{source}, {where}: {path}: {first['msg']}") from None
+    policy = validate_policy(data, source, lines)
     known_fields = _schema_paths(load_schema(TELEMETRY_EVENT_V1))
     operators = []
     for field_path, rule in policy.fields.items():
-        line = _line_of(data, ("fields", field_path), lines)
+        line = line_of(data, ("fields", field_path), lines)
         where = f"{source}, line {line}" if line else source
         if field_path not in known_fields:
             raise PolicyError(f"{where}: unknown field {field_path!r} (not in telemetry-event.v1)")
@@ -131,7 +76,7 @@ def compile_policy(data: dict, source: str = "<policy>", lines: dict | None = No
     if duplicates:
         raise PolicyError(f"{source}: output columns produced twice: {', '.join(duplicates)}")
     if "kanon" in data:  # an explicit section is checked here; the defaults when the kanon stage starts
-        require_kanon_columns(compiled, _line_of(data, ("kanon",), lines))
+        require_kanon_columns(compiled, line_of(data, ("kanon",), lines))
     return compiled
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,10 +24,14 @@ class FieldRule(Strict):
 
 
 class KeysSection(Strict):
+    """Pseudonymization keys: one per epoch, so pseudonyms of different epochs cannot be linked."""
+
     rotation: Literal[PERIODS] = Field("monthly", description="epoch of one pseudonymization key")  # type: ignore[valid-type]
 
 
 class ValidationSection(Strict):
+    """Which event times are accepted; events outside the range go to the dead-letter topic."""
+
     max_age_days: float = Field(30, gt=0, description="older events are dead-lettered")
     max_future_minutes: float = Field(15, ge=0, description="events further in the future are dead-lettered")
 
@@ -34,19 +39,32 @@ class ValidationSection(Strict):
 class Hierarchy(Strict):
     """Generalization ladder of one quasi-identifier for the streaming roll-up."""
 
-    kind: Literal["h3", "star"] = Field("star", description="h3: parent cells at `resolutions`, then *; star: value → *")
+    kind: Literal["h3", "star", "districts"] = Field(
+        "star", description="h3: parent cells at `resolutions`, then *; star: value → *; districts: H3 cell → "
+                            "district → city → * (the policy's `districts` section, filled in when it loads)")
     resolutions: list[int] = Field(default_factory=list, description="h3 parent resolutions, finest first")
+    geojson: str | None = Field(None, description="districts only: copied from the policy's districts section")
+    city: str | None = Field(None, description="districts only: copied from the policy's districts section")
+    name_property: str | None = Field(None, description="districts only: copied from the policy's districts section")
+
+    @property
+    def height(self) -> int:
+        """How many times a value can be raised before it is '*'."""
+        return {"h3": len(self.resolutions) + 1, "districts": 3}.get(self.kind, 1)
 
 
 class PrivacyModelSpec(Strict):
     """A privacy model of pipeline/privacy/ by registry name, e.g. {name: distinct-l-diversity, params: {l: 2}}."""
 
-    name: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(..., description="registry name: k-anonymity, distinct-l-diversity, entropy-l-diversity, "
+                                       "t-closeness (pipeline/privacy/registry.py)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the model's parameters, e.g. {l: 2}")
 
 
 class WindowSection(Strict):
-    size_seconds: int = Field(3600, gt=0)
+    """Tumbling event-time windows: each window's cells are released once it closes."""
+
+    size_seconds: int = Field(3600, gt=0, description="window length")
     grace_seconds: int = Field(600, ge=0, description="how long after a window ends late events still count")
 
 
@@ -96,11 +114,12 @@ class KAnonSection(Strict):
     models: list[PrivacyModelSpec] = Field(default_factory=list,
                                            description="privacy models tested on every cell besides k-anonymity")
     sensitive_column: str | None = Field(None, description="column whose values l-diversity / t-closeness protect")
-    window: WindowSection = WindowSection()
+    window: WindowSection = Field(WindowSection(), description="event-time windows released one at a time")
     partition_column: str = Field("event_type", description="never generalized; keys cells to workers")
     quasi_identifiers: dict[str, Hierarchy] = Field(
         default_factory=lambda: {"geo_h3": Hierarchy(kind="h3", resolutions=[7, 6]), "app_major": Hierarchy(),
-                                 "device_class": Hierarchy(), "os_family": Hierarchy()})
+                                 "device_class": Hierarchy(), "os_family": Hierarchy()},
+        description="columns an attacker may know about a person, each with its generalization ladder")
     rollup_order: list[str] = Field(
         ["geo_h3", "geo_h3", "app_major", "device_class", "os_family", "geo_h3"],
         description="each entry raises that quasi-identifier one level; cells still under k after the last are suppressed")
@@ -111,7 +130,7 @@ class KAnonSection(Strict):
     release: Literal["k_anonymity", "dp", "both"] = Field(
         "k_anonymity", description="k_anonymity: exact counts of cells with ≥ k people; dp: noisy counts on the public "
                                    "domain; both: cells chosen by a noisy threshold ≥ k, noisy counts (docs/dp.md)")
-    dp: DPSection = DPSection()
+    dp: DPSection = Field(DPSection(), description="parameters of the `dp` and `both` releases")
 
     @property
     def cell_attributes(self) -> dict[str, Hierarchy]:
@@ -130,7 +149,7 @@ class KAnonSection(Strict):
                 raise ValueError(f"rollup_order names {name!r}, which is not a quasi-identifier or dimension")
         for name, hierarchy in self.cell_attributes.items():
             steps = self.rollup_order.count(name)
-            levels = len(hierarchy.resolutions) + 1 if hierarchy.kind == "h3" else 1
+            levels = hierarchy.height
             if steps > levels:
                 raise ValueError(f"rollup_order raises {name!r} {steps} times but its hierarchy has {levels} levels")
         if self.partition_column in self.quasi_identifiers:
@@ -158,11 +177,13 @@ class KAnonSection(Strict):
 
 
 class RetentionSection(Strict):
-    raw_topic_hours: int = Field(24, gt=0)
-    dlq_days: int = Field(7, gt=0)
-    pseudonymized_days: int = Field(30, gt=0)
-    aggregates_days: int = Field(730, gt=0)
-    window_stats_days: int = Field(730, gt=0)
+    """How long each copy of the data is kept (`anonpipe lake retention` / `lake maintain` delete the rest)."""
+
+    raw_topic_hours: int = Field(24, gt=0, description="retention of the raw input topic (personal data)")
+    dlq_days: int = Field(7, gt=0, description="dead-lettered events (raw, may hold personal data)")
+    pseudonymized_days: int = Field(30, gt=0, description="the restricted pseudonymized zone")
+    aggregates_days: int = Field(730, gt=0, description="k-anonymous aggregates (shareable)")
+    window_stats_days: int = Field(730, gt=0, description="per-window release statistics (shareable)")
 
 
 class DistrictsSection(Strict):
@@ -173,21 +194,52 @@ class DistrictsSection(Strict):
     name_property: str = Field("name", description="feature property holding the district name")
     city: str = Field("city", min_length=1, description="label of the level above the districts")
 
+    @field_validator("geojson")
+    @classmethod
+    def _file_exists(cls, path: str) -> str:
+        if not Path(path).is_file():
+            raise ValueError(f"districts file {path} does not exist")
+        return path
+
 
 class Policy(Strict):
     """A deployment's privacy policy. `version` is written into every output row."""
 
-    version: str = Field(..., min_length=1, max_length=64)
-    description: str = ""
-    fields: dict[str, FieldRule]
-    keys: KeysSection = KeysSection()
-    validation: ValidationSection = ValidationSection()
-    kanon: KAnonSection = KAnonSection()
-    retention: RetentionSection = RetentionSection()
+    version: str = Field(..., min_length=1, max_length=64, description="written into every output row "
+                         "(policy_version), so each row says which rules made it")
+    description: str = Field("", description="what this policy is for (free text)")
+    fields: dict[str, FieldRule] = Field(..., description="input field (dotted path) → its rule; fields not "
+                                         "named are dropped")
+    keys: KeysSection = Field(KeysSection(), description="pseudonymization keys")
+    validation: ValidationSection = Field(ValidationSection(), description="accepted event times")
+    kanon: KAnonSection = Field(KAnonSection(), description="the streaming k-anonymous release")
+    retention: RetentionSection = Field(RetentionSection(), description="how long each copy of the data is kept")
     timezone: str = Field("Asia/Almaty", description="IANA zone of the deployment: local days, hours of day and "
                           "weekdays in the report, query views and extract date hierarchies (docs/columns.md)")
     districts: DistrictsSection | None = Field(None, description="the deployment's district polygons (GeoJSON): "
                                                "H3 cells roll up cell → district → city in reports and extracts")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _districts_into_ladders(cls, data):
+        """A `kind: districts` ladder reads the policy's one districts section (named once, used everywhere)."""
+        if not isinstance(data, dict) or not isinstance(data.get("kanon"), dict):
+            return data
+        kanon = data["kanon"]
+        for section in ("quasi_identifiers", "dimensions"):
+            ladders = kanon.get(section)
+            if not isinstance(ladders, dict):
+                continue
+            for name, ladder in ladders.items():
+                if isinstance(ladder, dict) and ladder.get("kind") == "districts":
+                    districts = data.get("districts")
+                    if not isinstance(districts, dict) or not districts.get("geojson"):
+                        raise ValueError(f"kanon.{section}.{name}: kind districts needs the policy's districts "
+                                         "section (districts: {geojson: FILE})")
+                    ladders[name] = {**ladder, "geojson": districts["geojson"],
+                                     "city": districts.get("city", "city"),
+                                     "name_property": districts.get("name_property", "name")}
+        return data
 
     @field_validator("timezone")
     @classmethod

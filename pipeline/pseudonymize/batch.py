@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from pipeline.common.positions import INDEX_BITS, MAX_INDEX, position, range_id, stream_id
 from pipeline.common.rejects import ENVELOPE_NOT_JSON, INTERNAL_ERROR, Reject, encode_reject_messages
-from pipeline.common.wire import POSITION_COLUMN, encode_table
+from pipeline.common.wire import MAX_MESSAGE_BYTES, POSITION_COLUMN, encode_table
 from pipeline.keys.ring import KeyRing
 from pipeline.policy.loader import CompiledPolicy
 from pipeline.pseudonymize.core import pseudonymize_batch
@@ -42,8 +42,6 @@ assert MAX_EVENTS_PER_ENVELOPE <= MAX_INDEX + 1, "an envelope's event index must
 JOINED_MAX_EVENTS = 5_000
 JOINED_MAX_BYTES = 4 * 1024 * 1024
 _ROW = "_ingest_row"  # row numbers across the erasure filter (never sent)
-# Internal messages stay below Kafka's default 1 MB limit: a bigger one fails to send and stalls the partition.
-MAX_MESSAGE_BYTES = 768 * 1024
 
 
 @dataclass(frozen=True)

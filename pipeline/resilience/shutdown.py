@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from pipeline.resilience.ping import ping as default_ping
+
 # Why the bound is needed (faust-streaming 0.15 / aiokafka 0.14, observed with the broker killed or frozen):
 # SIGTERM runs App.stop → _stop_consumer → "Wait for streams..." (consumer.wait_empty): the ingest agent is
 # awaiting a send whose batch sits in aiokafka's accumulator until the producer's request timeout (faust's
@@ -34,7 +36,6 @@ class ShutdownWatchdog:
                  known_unreachable: Callable[[], bool] = lambda: False, exit_code: Callable[[], int] = lambda: 0,
                  ping: Callable[[str], str | None] | None = None, hard_limit: float = HARD_LIMIT_S,
                  failures_needed: int = 2, poll: float = 0.5, loop_grace: float = 3.0):
-        from pipeline.resilience.ping import ping as default_ping
         self.bootstrap = bootstrap
         self.loop = loop
         self.log = log

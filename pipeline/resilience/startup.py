@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from pipeline.common.errors import BrokerError
+from pipeline.resilience.ping import servers
 
 
 class BrokerWaitTimeout(BrokerError):
@@ -43,7 +44,6 @@ class BrokerStateLog:
 def tcp_error(bootstrap: str, timeout: float = 1.0) -> str | None:
     """None when some bootstrap server accepts a TCP connection (cheap first check: kafka-python's own bootstrap
     blocks for up to its request timeout on a closed port, which would make the backoff meaningless)."""
-    from pipeline.resilience.ping import servers
     last = "NoBrokersAvailable"
     try:
         addresses = servers(bootstrap)

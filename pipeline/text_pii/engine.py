@@ -137,7 +137,7 @@ class TextPiiEngine:
         """
         normalized = normalize(text)
         findings = self._normalized_findings(normalized.text, language)
-        if normalized.starts is None:
+        if normalized.starts is None:  # offsets unchanged (nothing or one character for one changed)
             return findings
         return [Finding(f.entity_type, *normalized.original_span(f.start, f.end), f.score) for f in findings]
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
+import functools
 import unicodedata
 from dataclasses import dataclass
 
-# Decimal digits outside ASCII (Arabic-Indic, Devanagari, ...): NFKC leaves them, the recognizers need 0-9.
-_NON_ASCII_DIGIT = re.compile(r"(?![0-9])\d")
 # Dashes people type between digit groups; NFKC keeps them, the recognizers only know "-".
-_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"), "-")
+DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63")
+# Kept as written: NFKC would turn "№" into "No", and the recognizers read "№" (appeal numbers, house numbers).
+KEPT = frozenset("№")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,29 +27,35 @@ class Normalized:
         return self.starts[start], self.ends[end - 1]
 
 
-def _char(ch: str) -> str:
-    if _NON_ASCII_DIGIT.match(ch):
+@functools.lru_cache(maxsize=4096)
+def normalized_char(ch: str) -> str:
+    """What one non-ASCII character becomes: its decimal digit, "-" for a dash, else its NFKC form."""
+    if ch in KEPT:
+        return ch
+    if ch in DASHES:
+        return "-"
+    if ch.isdecimal():
         return str(unicodedata.decimal(ch))
-    return unicodedata.normalize("NFKC", ch).translate(_DASHES)
+    return unicodedata.normalize("NFKC", ch)
 
 
 def normalize(text: str) -> Normalized:
-    """NFKC per character (so every normalized character maps to one original one), digits to ASCII, dashes to '-'.
-
-    Most texts are already normalized: then nothing is copied and offsets are the identity.
-    """
-    if unicodedata.is_normalized("NFKC", text) and _NON_ASCII_DIGIT.search(text) is None \
-            and not any(ch in text for ch in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"):
+    """Per character (so every normalized character maps to one original one); texts with nothing to change (almost
+    all) come back as they are, and changes of one character into one keep the offsets."""
+    if text.isascii():
         return Normalized(text)
-    pieces: list[str] = []
+    table = {ord(ch): normalized_char(ch) for ch in set(text) if not ch.isascii()}
+    table = {code: new for code, new in table.items() if new != chr(code)}
+    if not table:
+        return Normalized(text)
+    if all(len(new) == 1 for new in table.values()):
+        return Normalized(text.translate(table))
     starts: list[int] = []
     ends: list[int] = []
+    pieces: list[str] = []
     for index, ch in enumerate(text):
-        piece = _char(ch) if not ch.isascii() else ch
+        piece = table.get(ord(ch), ch)
         pieces.append(piece)
         starts.extend([index] * len(piece))
         ends.extend([index + 1] * len(piece))
-    normalized = "".join(pieces)
-    if normalized == text:
-        return Normalized(text)
-    return Normalized(normalized, tuple(starts), tuple(ends))
+    return Normalized("".join(pieces), tuple(starts), tuple(ends))

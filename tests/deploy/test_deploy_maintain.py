@@ -62,3 +62,13 @@ def test_prometheus_scrapes_the_maintainer(compose):
     port = compose["services"]["maintain"]["environment"]["ANONPIPE_METRICS_PORT"]
     targets = [t for job in config["scrape_configs"] for sc in job.get("static_configs", []) for t in sc["targets"]]
     assert f"maintain:{port}" in targets
+
+
+def test_no_pod_regroups_the_whole_lake_at_start(k8s_objects):
+    """fsGroupChangePolicy Always (the default) would chown every lake file to the pod's fsGroup on each start."""
+    for obj in k8s_objects:
+        if obj["kind"] != "Deployment":
+            continue
+        pod = obj["spec"]["template"]["spec"]
+        if any("persistentVolumeClaim" in v for v in pod["volumes"]) and "fsGroup" in pod["securityContext"]:
+            assert pod["securityContext"].get("fsGroupChangePolicy") == "OnRootMismatch", obj["metadata"]["name"]

@@ -14,9 +14,19 @@ def test_deploy_has_the_expected_yaml_files():
             "prometheus/prometheus.yml"} <= names
 
 
+class ComposeLoader(yaml.SafeLoader):
+    """Safe YAML plus the Compose spec's merge tags (`!reset`, `!override`) that override files use."""
+
+
+for _tag in ("!reset", "!override"):
+    ComposeLoader.add_constructor(_tag, lambda loader, node: (
+        loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode) else
+        loader.construct_mapping(node) if isinstance(node, yaml.MappingNode) else loader.construct_scalar(node)))
+
+
 @pytest.mark.parametrize("path", yaml_files(), ids=lambda p: p.relative_to(DEPLOY).as_posix())
 def test_yaml_parses_into_mappings(path):
-    docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+    docs = [doc for doc in yaml.load_all(path.read_text(), Loader=ComposeLoader) if doc is not None]
     assert docs, f"{path} is empty"
     assert all(isinstance(doc, dict) for doc in docs)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 
-import pyarrow.compute as pc
+import orjson
 import pytest
 import yaml
 
@@ -32,9 +32,16 @@ def dp_policy(tmp_path):
     return path
 
 
+def _hour(line: bytes) -> int:
+    occurred = dt.datetime.fromisoformat(orjson.loads(line)["occurred_at"])
+    return int(occurred.timestamp() * 1000) // 3_600_000 * 3_600_000
+
+
 def test_dp_release_through_the_broker_spends_within_the_period_and_then_stops(pipeline_run, dp_policy):
     run = pipeline_run(policy=dp_policy).start()
     lines = list(TelemetryGenerator(3, end=GENERATED_UNTIL, hours=6).lines(3000))
+    gap = _hour(lines[len(lines) // 2])  # no events at all in this hour: it must be released all the same
+    lines = [line for line in lines if _hour(line) != gap]
     run.publish(lines)
     run.wait_landed(len(lines))
     send_watermark(run.broker.bootstrap, int((dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3650))
@@ -56,11 +63,20 @@ def test_dp_release_through_the_broker_spends_within_the_period_and_then_stops(p
     ledger = read_ledger(run.data_dir).to_pandas()
     released = ledger[ledger.status == "released"]
     # every partition stays within its share of the period's budget; the whole run within the period's cap
+    owners = sorted({zlib.crc32(v.encode()) % PARTITIONS for v in config.dp.domain["event_type"].values})
+    assert set(ledger.partition) == set(owners)  # a partition owning no public event type publishes nothing
     per_partition = released.groupby(["period", "partition"]).epsilon.sum()
-    assert (per_partition <= PERIOD_CAP / PARTITIONS + 1e-9).all()
+    assert (per_partition <= PERIOD_CAP / len(owners) + 1e-9).all()
     assert (released.groupby("period").epsilon.sum() <= PERIOD_CAP + 1e-9).all()
     assert set(released.mechanism) == {"discrete_laplace"}
-    # 6 hourly windows per partition at ε/4 each against a cap of 3/4: three go out, the rest are refused
+    # every hour from a partition's first window on has a release or a refusal, the empty hour included
+    spans_gap = 0
+    for partition, rows in ledger.groupby("partition"):
+        hours = sorted(set(rows.window_start.astype("int64")))
+        assert hours == list(range(hours[0], hours[-1] + 1, 3_600_000)), partition
+        spans_gap += hours[0] < gap < hours[-1]
+    assert spans_gap  # the empty hour lies inside some partition's released range (and so was released)
+    # 6 hourly windows per partition at ε/3 each against a cap of 3/3: three go out, the rest are refused
     refused = ledger[ledger.status == "refused"]
     assert len(refused) and refused.reason.str.contains("period budget spent").all()
     assert "period budget spent" in run.logs()

@@ -9,7 +9,7 @@ import pytest
 
 from dp_cases import background, small_config
 from pipeline.dp.budget import BUDGET_SPENT, decide, period_of
-from pipeline.dp.ledger import DP_REFUSED, BudgetLedger, read_ledger, spent_in
+from pipeline.dp.ledger import DP_REFUSED, BudgetLedger, budget_summary, read_ledger, spent_in
 from pipeline.dp.release import release_dp, window_epsilon
 
 HOUR = 3_600_000
@@ -51,6 +51,10 @@ def test_the_period_budget_stops_releases_with_a_log_line_a_metric_and_a_reason(
     assert sum(r["epsilon"] for r in table) == pytest.approx(3.0)
     refused = [r for r in table if r["status"] == "refused"]
     assert len(refused) == 2 and all(BUDGET_SPENT in r["reason"] for r in refused)
+    summary = budget_summary(tmp_path)
+    assert [(p["period"], p["released"], p["refused"], p["reasons"]) for p in summary] == [
+        ("2026-12-07", 3, 2, [BUDGET_SPENT])]
+    assert summary[0]["epsilon"] == pytest.approx(3.0)
 
 
 def test_spent_budget_survives_a_restart_and_the_next_period_starts_fresh(tmp_path):

@@ -51,3 +51,16 @@ def test_k_anonymity_mode_keeps_no_per_person_counts():
     config = small_config()
     table = batch([("search", "iOS", None, "d1")] * 2)
     assert all(not u.counts for u in pre_aggregate(table, config, "event_hour").values())
+
+
+def test_dp_releases_every_window_and_only_partitions_that_own_public_values():
+    from pipeline.dp.stream import due_windows, releasing_partitions
+    from pipeline.pseudonymize.agent import partition_for
+    # windows 2 and 3 had no events: released anyway, so a gap says nothing about anyone
+    assert due_windows([W0, W0 + 4 * HOUR], 0, HOUR) == [W0 + i * HOUR for i in range(5)]
+    assert due_windows([W0 + 4 * HOUR], W0 + HOUR, HOUR) == [W0 + i * HOUR for i in range(1, 5)]
+    assert due_windows([], W0, HOUR) == []
+    config = small_config().model_copy(update={"release": "dp"})
+    owners = sorted({partition_for(v, 4) for v in config.dp.domain["event_type"].values})
+    assert releasing_partitions(config, 4) == owners
+    assert releasing_partitions(config.model_copy(update={"release": "both"}), 4) == [0, 1, 2, 3]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline.hierarchies.base import HierarchyError
-from pipeline.hierarchies.districts import load_districts
+from pipeline.common.districts import DistrictsError, load_districts
 from pipeline.hierarchies.registry import parse_hierarchy_arg
 
 GEOJSON = Path(__file__).parents[1] / "data" / "districts-synthetic.geojson"
@@ -103,7 +103,7 @@ SQUARE = {"type": "Polygon", "coordinates": [[[71.3, 51.1], [71.4, 51.1], [71.4,
                                                 {"properties": {"name": "B"}, "geometry": SQUARE}]}, "overlap"),
 ])
 def test_bad_files_are_one_clear_error(tmp_path, document, message):
-    with pytest.raises(HierarchyError, match=message):
+    with pytest.raises(DistrictsError, match=message):
         load_districts(write(tmp_path, document))
 
 

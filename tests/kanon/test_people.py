@@ -136,3 +136,21 @@ def test_a_bad_kanon_section_is_one_clear_error_at_load(kanon, message):
     with pytest.raises(PolicyError, match="kanon") as error:
         compile_policy(_policy(**kanon), "policy.yaml")
     assert message in str(error.value)
+
+
+def test_the_stream_ladder_gives_the_labels_of_the_extract_hierarchy_builders():
+    # The worker cannot load the builders (pandas); its copy of the ladder must agree with them at every level.
+    import h3
+    import numpy as np
+
+    from pipeline.hierarchies.registry import spec_from_policy
+    from pipeline.kanon.hierarchy import generalize_many
+    from pipeline.policy.model import Hierarchy
+    ladder = Hierarchy(kind="h3", resolutions=[7, 6])
+    fine = h3.latlng_to_cell(51.128, 71.430, 8)
+    cells = [fine, h3.cell_to_parent(fine, 5), h3.latlng_to_cell(51.2, 71.6, 8)]  # a coarse cell stays itself
+    spec = spec_from_policy("geo_h3", ladder)
+    for level in (1, 2, 3):
+        assert generalize_many(ladder, cells, level) == spec.generalize(np.array(cells, dtype=object), level).tolist()
+    # stream conventions on top: a null ('unknown') goes straight to '*', an unreadable value becomes 'unknown'
+    assert generalize_many(ladder, ["unknown", "not-a-cell"], 1) == ["*", "unknown"]

@@ -34,3 +34,6 @@ def run():
         return runner.invoke(command, [str(a) for a in args], catch_exceptions=False, **kwargs)
 
     return invoke
+
+
+from .week_lake import week_lake  # noqa: E402,F401 - a generated week, built once per session for every test here

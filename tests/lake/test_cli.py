@@ -9,7 +9,7 @@ from pipeline.lake.cli import LAKE_COMMANDS, lake_group, query_command
 
 def test_exported_commands():
     names = {c.name: c for c in LAKE_COMMANDS}
-    assert set(names) == {"lake", "query", "report", "forget", "export-person"}
+    assert set(names) == {"lake", "query", "report", "forget", "export-person", "release-people"}
     assert isinstance(names["lake"], click.Group)
     assert set(names["lake"].commands) == {"compact", "retention", "maintain"}
     leaves = [names["query"], names["report"], names["forget"], names["export-person"],

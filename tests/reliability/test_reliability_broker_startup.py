@@ -87,7 +87,7 @@ def test_available_broker_returns_at_once(captured, tmp_path):
 
 
 def start_worker_without_broker(tmp_path):
-    from harness import make_keyring
+    from harness import make_keyring, traceable_policy
 
     from pipeline.demo import start_worker
     keyring = tmp_path / "secrets" / "keyring.json"
@@ -95,7 +95,9 @@ def start_worker_without_broker(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     port = free_port()
-    proc = start_worker(f"127.0.0.1:{port}", data_dir, keyring=keyring, partitions=4)
+    # the raw event id stays in the lake (the default policy keeps only its HMAC): the test follows every event
+    proc = start_worker(f"127.0.0.1:{port}", data_dir, keyring=keyring, partitions=4,
+                        policy=traceable_policy(tmp_path))
     log = data_dir / "logs" / "worker-w1.log"
     wait_until(lambda: "unreachable" in log.read_text(errors="replace"), 60, "the worker to report no broker", [proc])
     return proc, port, data_dir, log

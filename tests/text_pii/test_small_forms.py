@@ -60,7 +60,14 @@ def test_unicode_digits_found_at_original_offsets(engine, written):
 
 
 def test_normalize_maps_every_character_back():
-    normalized = normalize("ｘ８–７")
-    assert normalized.text == "x8-7"
-    assert [normalized.original_span(i, i + 1) for i in range(4)] == [(0, 1), (1, 2), (2, 3), (3, 4)]
-    assert normalize("plain текст").starts is None  # already normal: nothing copied
+    one_for_one = normalize("ｘ８–７№")
+    assert one_for_one.text == "x8-7№" and one_for_one.starts is None  # offsets unchanged; "№" kept as written
+    expanded = normalize("ﬁ８")  # the ligature becomes two characters, both from original character 0
+    assert expanded.text == "fi8"
+    assert [expanded.original_span(i, i + 1) for i in range(3)] == [(0, 1), (0, 1), (1, 2)]
+    assert normalize("plain текст").starts is None and normalize("plain текст").text == "plain текст"
+
+
+def test_findings_after_an_expanding_character_land_on_the_original_text(engine):
+    text = "ﬁ тел. ８７０１１２３４５６７"  # "ﬁ" is one character in the text, two after NFKC
+    assert spans(engine, text) == [("PHONE", "８７０１１２３４５６７")]

@@ -1,4 +1,4 @@
-"""Recognizers for free-text PII: Kazakhstan identifiers, contacts, cards and optional natasha NER."""
+"""Recognizers for free-text PII: KZ identifiers, phones, e-mails, cards, names, addresses, plates, documents, NER."""
 
 from .registry import DEFAULT_CONFIG_PATH, RecognizerSet, build_recognizers, load_config
 

@@ -19,6 +19,8 @@ _PATTERN = regex.compile(
     regex.IGNORECASE,
 )
 _SPLIT_DOT = regex.compile(_DOT, regex.IGNORECASE)
+# Cheap test first: without "@" or a word for it, the full pattern (tried at every word) cannot match.
+_AT_ANYWHERE = regex.compile(rf"@|(?<![\p{{L}}]){_AT_WORDS}(?![\p{{L}}])", regex.IGNORECASE)
 _SPLIT_AT = regex.compile(_AT, regex.IGNORECASE)
 
 # Top-level domains people give addresses under here; the last label must be one of them.
@@ -36,6 +38,8 @@ class ObfuscatedEmailRecognizer(DirectRecognizer):
     needs a real top-level domain to count)."""
 
     def spans(self, text: str) -> Iterable[tuple[int, int]]:
+        if _AT_ANYWHERE.search(text) is None:
+            return
         for match in _PATTERN.finditer(text):
             value = match.group()
             _, domain = _SPLIT_AT.split(value, maxsplit=1)

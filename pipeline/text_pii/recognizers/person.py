@@ -32,12 +32,21 @@ _STRONG_TRIGGER = re.compile(
     re.IGNORECASE,
 )
 _WEAK_TRIGGER = re.compile(r"(?<!\w)(?:с\s+уважением|құрметпен|обращается|жительница|житель|фамилия|имя|отчество|"
-                           r"зовут|тегі|есімі)\s*[:,\-]?\s*",
+                           r"зовут|тегі|есімі|"
+                           # family and neighbours: "Сын Данияр", "соседка Айгуль", "ұлым Ерасыл"
+                           r"сын|сына|сыну|дочь|дочери|дочка|муж|мужа|жена|жены|мама|мамы|мать|матери|отец|отца|"
+                           r"папа|сосед|соседа|соседка|соседки|внук|внучка|брат|брата|сестра|сестры|ұлым|қызым|"
+                           r"әкем|анам|көршім)\s*[:,\-]?\s*",
                            re.IGNORECASE)
 # Street keywords: "ул. Абая", "проспект Кабанбай батыра", "Кенесары көшесі" name streets, not people.
-_STREET_BEFORE = re.compile(r"(?<!\w)(?:ул|улица|улице|улицы|пр|пр-т|пр-кт|проспект\w*|мкр|микрорайон\w*|пер|переулок\w*|"
-                            r"бульвар\w*|б-р|шоссе|им|имени|площад\w*|сквер\w*|парк\w*|школ\w*|гимнази\w*|лице\w*|"
-                            r"жк|ЖК)\.?\s*$", re.IGNORECASE)
+_STREET_WORDS = (r"ул|улица|улице|улицы|улицу|пр|пр-т|пр-кт|проспект\w*|мкр|микрорайон\w*|пер|переулок\w*|бульвар\w*|"
+                 r"б-р|шоссе|им|имени|площад\w*|сквер\w*|парк\w*|школ\w*|гимнази\w*|лице\w*|жк|"
+                 r"перекр[её]ст\w*|пересечени\w*|углу|угол")
+_STREET_BEFORE = re.compile(rf"(?<!\w)(?:{_STREET_WORDS})\.?\s*$", re.IGNORECASE)
+_STREET_WORD = re.compile(rf"(?:{_STREET_WORDS})", re.IGNORECASE)
+# The second street of an intersection: "на перекрёстке Абая и Габидена Мустафина".
+_SECOND_STREET = re.compile(r"(?<!\w)(?:перекр[её]ст\w*|пересечени\w*|углу)\s+\S+(?:\s+\S+){0,2}\s+и\s+$",
+                            re.IGNORECASE)
 _STREET_AFTER = re.compile(r"^\s*(?:көшесі|даңғылы|даңғ|ауданы|шағын|ықшам|батыр|көш)", re.IGNORECASE)
 _MAX_TRIGGERED_WORDS = 3
 # A lone first name counts next to contact data ("тел 8 702 555 66 77 Айгуль", "спросить Марата"): a phone-long number or
@@ -84,22 +93,31 @@ class _Token:
     surname: bool    # ends like a surname
 
 
+# Endings every patronymic form has; a cheap test before the regular expression.
+_PATRONYMIC_TAILS = ("ич", "ича", "ичу", "ичем", "иче", "вна", "вны", "вне", "вну", "вной", "чна", "чны", "чне", "чну",
+                     "чной", "ұлы", "улы", "қызы", "кызы")
+
+
 def _tokens(text: str, names: frozenset[str]) -> list[_Token]:
+    """Every word; only capitalized words get the name tests up front (lower-case words matter only as
+    patronymics, or after a trigger, where spans() tests them itself)."""
     tokens = []
     for match in _WORD.finditer(text):
         word = match.group()
-        end = match.end()
+        start, end = match.span()
+        if not word[0].isupper():
+            patronymic = len(word) >= 6 and word.endswith(_PATRONYMIC_TAILS) and _is_patronymic(word.lower(), False, names)
+            tokens.append(_Token(start, end, word, False, False, False, patronymic, False))
+            continue
         lower = word.lower()
-        cap = word[0].isupper()
-        initial = cap and len(word) == 1 and end < len(text) and text[end] == "."
+        initial = len(word) == 1 and end < len(text) and text[end] == "."
         if initial:
             end += 1
-        long_enough = len(word) >= 4
         tokens.append(_Token(
-            match.start(), end, word, cap, initial,
+            start, end, word, True, initial,
             first=len(word) >= 2 and lower.translate(_FOLD) in names,
-            patronymic=len(word) >= 6 and _is_patronymic(lower, cap, names),
-            surname=long_enough and _SURNAME.search(lower) is not None,
+            patronymic=len(word) >= 6 and lower.endswith(_PATRONYMIC_TAILS) and _is_patronymic(lower, True, names),
+            surname=len(word) >= 4 and _SURNAME.search(lower) is not None,
         ))
     return tokens
 
@@ -192,12 +210,19 @@ class PersonNameRecognizer(DirectRecognizer):
             while j < len(tokens) and j - i < 6 and (tokens[j].cap or (tokens[j].patronymic and tokens[j - 1].first)) \
                     and _adjacent(text, tokens[j - 1], tokens[j]):
                 j += 1
+            keyword = next((k for k in range(i, j) if _STREET_WORD.fullmatch(tokens[k].word)), None)
+            if keyword is not None:  # "Улица Александра Пушкина ...": what follows the keyword names the street
+                i = j
+                continue
             span = self._person_in_chain(text, tokens[i:j])
             if span is None and j == i + 1 and self._contact_name(text, token):
                 span = token.start, token.end
             if span is not None:
                 found.append(span)
-            i = j
+                i = j
+                continue
+            # A trigger inside the chain ("Сын Данияр"): the words after it get their turn.
+            i = next((k for k in range(i + 1, j) if tokens[k].start in trigger_ends), j)
         return found
 
     def _contact_name(self, text: str, token: _Token) -> bool:
@@ -213,14 +238,16 @@ class PersonNameRecognizer(DirectRecognizer):
         window = text[max(0, token.start - _CONTACT_WINDOW):token.end + _CONTACT_WINDOW]
         return _CONTACT.search(window) is not None
 
-    @staticmethod
-    def _name_like(token: _Token) -> bool:
-        return token.cap or token.first or token.patronymic or token.surname or token.initial
+    def _name_like(self, token: _Token) -> bool:
+        if token.cap or token.patronymic:
+            return True
+        lower = token.word.lower()
+        return lower.translate(_FOLD) in self._names or (len(lower) >= 4 and _SURNAME.search(lower) is not None)
 
     @staticmethod
     def _street_name(text: str, tokens: list[_Token], i: int) -> bool:
-        before = text[max(0, tokens[i].start - 20):tokens[i].start]
-        if _STREET_BEFORE.search(before):
+        before = text[max(0, tokens[i].start - 60):tokens[i].start]
+        if _STREET_BEFORE.search(before) or _SECOND_STREET.search(before):
             return True
         j = i
         while j + 1 < len(tokens) and j - i < 3 and tokens[j + 1].cap and _adjacent(text, tokens[j], tokens[j + 1]):

@@ -18,6 +18,8 @@ from .checksum import only_digits
 from .direct import DirectRecognizer
 from .email import OfflineEmailRecognizer
 from .email_obfuscated import ObfuscatedEmailRecognizer
+from .id_document import IdDocumentRecognizer
+from .iin_context import IinAfterContextRecognizer
 from .kz_bin import KzBinRecognizer
 from .kz_iban import KzIbanRecognizer
 from .kz_iin import KzIinRecognizer
@@ -49,6 +51,8 @@ DIRECT_CLASSES: dict[str, type[DirectRecognizer]] = {
     "person_name": PersonNameRecognizer,
     "address": AddressRecognizer,
     "vehicle_plate": VehiclePlateRecognizer,
+    "id_document": IdDocumentRecognizer,
+    "iin_context": IinAfterContextRecognizer,
 }
 
 CANONICAL_FORMS: dict[str, Callable[[str], str]] = {
@@ -127,6 +131,9 @@ def _pattern_recognizer(spec: Mapping[str, Any], language: str) -> PatternRecogn
 
 def _canonical_form(spec: Mapping[str, Any]) -> Callable[[str], str]:
     if "canonical" in spec:
+        if spec["canonical"] not in CANONICAL_FORMS:
+            raise ValueError(f"recognizer {spec['name']}: unknown canonical form {spec['canonical']!r}; "
+                             f"known: {sorted(CANONICAL_FORMS)}")
         return CANONICAL_FORMS[spec["canonical"]]
     cls = PATTERN_CLASSES.get(spec.get("validator", "none"), PatternRecognizer)
     return getattr(cls, "canonical_form", CANONICAL_FORMS["as_is"])

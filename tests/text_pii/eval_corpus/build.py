@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from . import formats as f
+from .clean import clean
 
 CORPUS_PATH = Path(__file__).resolve().parent / "corpus.jsonl"
 TEXTS_PER_FORM = 200
@@ -299,86 +300,26 @@ def id_document(rng, language="ru"):
                   lambda t: t.add(lead).pii("ID_DOCUMENT", written, digits=number))
 
 
+def mixed(rng, language="ru"):
+    """Two or three of the forms above in one appeal, with an appeal number between them (precision in PII texts)."""
+    parts = [rng.choice([name_intro, mobile_layouts, iin_separated, address_ru, email_obfuscated, vehicle_plate,
+                         name_full, mobile_unprefixed, landline_kz, id_document])(rng) for _ in range(rng.choice([2, 3]))]
+    text, entities = "", []
+    for index, part in enumerate(parts):
+        if index:
+            text += rng.choice([" ", " Заявка № %d. " % rng.randrange(10**5, 10**9), " Обращение %d. " % rng.randrange(10**6, 10**9)])
+        entities += [{**e, "start": e["start"] + len(text), "end": e["end"] + len(text)} for e in part["entities"]]
+        text += part["text"]
+    return {"form": "mixed", "language": language, "text": text, "entities": entities}
+
+
 FORMS = {
     "iin_separated": iin_separated, "bin_separated": bin_separated, "mobile_layouts": mobile_layouts,
     "mobile_unicode": mobile_unicode, "mobile_unprefixed": mobile_unprefixed, "landline_kz": landline_kz,
     "phone_foreign": phone_foreign, "kazakh_context": kazakh_context, "email_obfuscated": email_obfuscated,
     "name_full": name_full, "name_initials": name_initials, "name_intro": name_intro, "address_ru": address_ru,
-    "address_kk": address_kk, "vehicle_plate": vehicle_plate, "id_document": id_document,
+    "address_kk": address_kk, "vehicle_plate": vehicle_plate, "id_document": id_document, "mixed": mixed,
 }
-
-# ---------------------------------------------------------------- clean city-service texts (must stay unchanged)
-
-CLEAN_TEMPLATES_RU = [
-    "Заявка № {appeal} от {date} до сих пор не исполнена.",
-    "Автобус {route} не ходит по расписанию, ждали {minutes} минут на остановке.",
-    "На улице {street} нет света уже {days} дня.",
-    "В доме {house} не работает лифт, подъезд {entrance}.",
-    "Температура в квартире {temp} градусов, батареи холодные.",
-    "На улице {temp_out}°C, а отопление до сих пор не включили.",
-    "Яма на дороге размером {size} на {size} метра, возле остановки.",
-    "Прошу установить {count} скамейки во дворе.",
-    "Маршрут {route} изменили с {date}, никто не предупредил.",
-    "Обращение {appeal} закрыто без ответа.",
-    "Оплатил {amount} тенге за вывоз мусора, услуги не было.",
-    "Позвонил в 109, сказали ждать {days} дней.",
-    "Горячей воды нет с {time} до {time2}.",
-    "Ответ на заявку № {appeal} не получен, прошло {days} дней.",
-    "Детская площадка во дворе дома {house} разрушена.",
-    "Светофор на перекрёстке {street} и {street2} не работает с {date}.",
-    "В {year} году обещали отремонтировать крышу, до сих пор течёт.",
-    "Номер обращения {appeal}, прошу ускорить.",
-    "Мусор не вывозили {days} дней, контейнеров {count}.",
-    "На проспекте {street} перекрыли {count} полосы без предупреждения.",
-    "Горячая линия 8 800 080 7777 не отвечает.",
-    "Снег не убирают, сугробы выше {size} метров.",
-    "Заказ {appeal} на замену счётчика не выполнен, звонил {count} раза.",
-    "Автобусы {route} и {route2} идут переполненные, интервал {minutes} минут.",
-    "Скорость на участке {size}0 км/ч, водители превышают.",
-    "Тариф вырос на {percent}% с {date}.",
-    "Площадь квартиры {area} м², а начислили за большую.",
-    "Улица {street} в ужасном состоянии, ямы по всей длине.",
-    "Приём в акимате с 9:00 до 18:00, но никого нет.",
-    "В школе № {house} холодно, {temp} градусов в классах.",
-    "Справка {appeal} готова? Подавал {date}.",
-    "Трамвайные пути на {street} не убраны.",
-    "Собака без поводка в сквере, {count} раза видели.",
-    "Версия приложения {version} зависает при подаче заявки.",
-]
-CLEAN_TEMPLATES_KK = [
-    "№ {appeal} өтінім {date} бастап орындалмады.",
-    "{route} автобусы кестемен жүрмейді, аялдамада {minutes} минут күттік.",
-    "{street_kk} көшесінде {days} күн бойы жарық жоқ.",
-    "{house} үйде лифт істемейді.",
-    "Пәтерде {temp} градус, батареялар суық.",
-    "Қоқыс {days} күн бойы шығарылмады.",
-    "Өтінім нөмірі {appeal}, тездетуді сұраймын.",
-    "{year} жылы шатырды жөндейміз деді.",
-]
-CLEAN_STREETS = ["Абая", "Кенесары", "Туран", "Сарыарка", "Достык", "Мангилик Ел", "Кабанбай батыра", "Республики"]
-CLEAN_STREETS_KK = ["Абай", "Кенесары", "Тұран", "Сарыарқа", "Достық"]
-
-
-def clean(rng: random.Random) -> dict:
-    kazakh = rng.random() < 0.25
-    template = rng.choice(CLEAN_TEMPLATES_KK if kazakh else CLEAN_TEMPLATES_RU)
-    day = f"{rng.randrange(1, 29):02d}.{rng.randrange(1, 13):02d}.{rng.choice([2024, 2025, 2026])}"
-    values = {
-        "appeal": str(rng.randrange(10**5, 10**9)) if rng.random() < 0.7 else f"ЖТ-{rng.randrange(10**6)}",
-        "date": rng.choice([day, f"{rng.randrange(1, 29)} марта", day[:5]]),
-        "route": str(rng.randrange(1, 100)), "route2": str(rng.randrange(1, 100)),
-        "minutes": str(rng.randrange(10, 90)), "days": str(rng.randrange(2, 30)),
-        "street": rng.choice(CLEAN_STREETS), "street2": rng.choice(CLEAN_STREETS),
-        "street_kk": rng.choice(CLEAN_STREETS_KK), "house": str(rng.randrange(1, 200)),
-        "entrance": str(rng.randrange(1, 12)), "temp": str(rng.randrange(8, 17)),
-        "temp_out": f"-{rng.randrange(5, 40)}", "size": str(rng.randrange(1, 5)), "count": str(rng.randrange(2, 9)),
-        "amount": f"{rng.randrange(1, 50)} {rng.randrange(1000):03d}", "time": f"{rng.randrange(6, 12)}:00",
-        "time2": f"{rng.randrange(13, 23)}:30", "year": str(rng.randrange(2015, 2026)),
-        "percent": str(rng.randrange(5, 40)), "area": str(rng.randrange(30, 120)),
-        "version": f"{rng.randrange(1, 4)}.{rng.randrange(10)}.{rng.randrange(10)}",
-    }
-    return {"form": "clean", "language": "kk" if kazakh else "ru", "text": template.format(**values), "entities": []}
-
 
 def build(seed: int = 16, per_form: int = TEXTS_PER_FORM, clean_texts: int = CLEAN_TEXTS) -> list[dict]:
     """Every form's texts, then the clean ones; distinct texts only."""

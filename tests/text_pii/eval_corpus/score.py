@@ -53,6 +53,9 @@ class Report:
     tp: Counter = field(default_factory=Counter)
     fp: Counter = field(default_factory=Counter)
     fn: Counter = field(default_factory=Counter)
+    form_tp: Counter = field(default_factory=Counter)  # per form: labelled entities found, findings that hit one
+    form_fn: Counter = field(default_factory=Counter)
+    form_fp: Counter = field(default_factory=Counter)
     texts: Counter = field(default_factory=Counter)
     cleaned: Counter = field(default_factory=Counter)
     altered_clean: list = field(default_factory=list)
@@ -71,6 +74,14 @@ class Report:
     def overall_precision(self) -> float:
         found = sum(self.tp.values()) + sum(self.fp.values())
         return sum(self.tp.values()) / found if found else 1.0
+
+    def form_precision(self, form: str) -> float:
+        found = self.form_tp[form] + self.form_fp[form]
+        return self.form_tp[form] / found if found else 1.0
+
+    def form_recall(self, form: str) -> float:
+        planted = self.form_tp[form] + self.form_fn[form]
+        return self.form_tp[form] / planted if planted else 1.0
 
     def cleaned_rate(self, form: str) -> float:
         return self.cleaned[form] / self.texts[form] if self.texts[form] else 1.0
@@ -93,9 +104,10 @@ class Report:
             out.append(f"{t:<14}{self.tp[t] + self.fn[t]:>8}{self.tp[t] + self.fp[t]:>7}"
                        f"{self.precision(t):>11.4f}{self.recall(t):>8.4f}")
         out.append(f"overall precision {self.overall_precision():.4f}")
-        out.append(f"{'form':<20}{'texts':>6}{'cleaned':>9}")
+        out.append(f"{'form':<20}{'texts':>6}{'cleaned':>9}{'precision':>11}{'recall':>8}")
         for form in self.forms:
-            out.append(f"{form:<20}{self.texts[form]:>6}{self.cleaned_rate(form):>9.4f}")
+            out.append(f"{form:<20}{self.texts[form]:>6}{self.cleaned_rate(form):>9.4f}"
+                       f"{self.form_precision(form):>11.4f}{self.form_recall(form):>8.4f}")
         out.append(f"clean city-service texts altered: {len(self.altered_clean)} of {self.clean_total} "
                    f"({self.clean_altered_rate():.2%})")
         return out
@@ -125,8 +137,11 @@ def evaluate(records: Sequence[dict], analyze: Callable[[str], list[tuple[str, i
             hit = any(t == entity["type"] and s < entity["end"] and entity["start"] < e for t, s, e in found)
             report.tp[entity["type"]] += hit
             report.fn[entity["type"]] += not hit
+            report.form_tp[form] += hit
+            report.form_fn[form] += not hit
         for t, s, e in found:
             if not any(t == g["type"] and s < g["end"] and g["start"] < e for g in gold):
                 report.fp[t] += 1
+                report.form_fp[form] += 1
                 report.false_positives[t].append((text, text[s:e]))
     return report
