@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.common.columns import DATE_COLUMN
-from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, dlq_dir, zone_dir
+from pipeline.lake.layout import AGGREGATES, PEOPLE, PSEUDONYMIZED, WINDOW_STATS, dlq_dir, zone_dir
 
 DLQ = "dlq"
 DLQ_DATE_COLUMN = "date"
@@ -20,9 +20,10 @@ RETENTION_KEYS = {
     "pseudonymized_days": PSEUDONYMIZED,
     "aggregates_days": AGGREGATES,
     "window_stats_days": WINDOW_STATS,
+    "people_days": PEOPLE,
     "dlq_days": DLQ,
 }
-DEFAULT_RETENTION_DAYS = {PSEUDONYMIZED: 30, AGGREGATES: 730, WINDOW_STATS: 730, DLQ: 7}
+DEFAULT_RETENTION_DAYS = {PSEUDONYMIZED: 30, AGGREGATES: 730, WINDOW_STATS: 730, PEOPLE: 730, DLQ: 7}
 # Keys of the policy's retention section that other components enforce (Kafka topic retention).
 NOT_LAKE_KEYS = {"raw_topic_hours"}
 

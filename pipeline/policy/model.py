@@ -184,6 +184,7 @@ class RetentionSection(Strict):
     pseudonymized_days: int = Field(30, gt=0, description="the restricted pseudonymized zone")
     aggregates_days: int = Field(730, gt=0, description="k-anonymous aggregates (shareable)")
     window_stats_days: int = Field(730, gt=0, description="per-window release statistics (shareable)")
+    people_days: int = Field(730, gt=0, description="daily and monthly distinct people (shareable)")
 
 
 class DistrictsSection(Strict):

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from pipeline.lake.cli import lake_group
-from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, dlq_dir, zone_dir
+from pipeline.lake.layout import AGGREGATES, PEOPLE, PSEUDONYMIZED, WINDOW_STATS, dlq_dir, zone_dir
 from pipeline.lake.retention import (DEFAULT_RETENTION_DAYS, DLQ, RetentionError, apply_retention, load_retention)
 
 TODAY = dt.date(2025, 6, 30)
@@ -64,7 +64,7 @@ def test_policy_retention_overrides_defaults(tmp_path):
     policy = tmp_path / "policy.yaml"
     policy.write_text("version: x\nretention:\n  raw_topic_hours: 24\n  pseudonymized_days: 7\n  dlq_days: 1\n")
     days = load_retention(policy)
-    assert days == {PSEUDONYMIZED: 7, AGGREGATES: 730, WINDOW_STATS: 730, DLQ: 1}
+    assert days == {PSEUDONYMIZED: 7, AGGREGATES: 730, WINDOW_STATS: 730, PEOPLE: 730, DLQ: 1}
     policy.write_text("version: x\n")
     assert load_retention(policy) == DEFAULT_RETENTION_DAYS
 
