@@ -3,7 +3,8 @@
 Layout: <data dir>/lake/dp_ledger/period=<period>/<release id>-<attempt>.parquet. A release is charged BEFORE its
 rows are sent, and every attempt is charged under its own file: a crash between charge and delivery makes the
 ledger over-count (the safe direction), never under-count a release that reached the topic with fresh noise.
-A refused release writes one row with status 'refused' and the reason, logs one line and counts in a metric.
+A refused release writes one row with status 'refused' and the reason and counts in a metric; the first refusal
+of a (period, stage partition) logs one warning line, later ones only at debug level (no log flood).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class BudgetLedger:
         self.period = period
         self.policy_version = policy_version
         self._spent: dict[tuple[str, int], float] = {}
+        self._warned: set[tuple[str, int]] = set()
 
     def spent(self, period: str, partition: int) -> float:
         key = (period, partition)
@@ -75,7 +77,10 @@ class BudgetLedger:
 
     def refuse(self, release_id: str, window_ms: int, partition: int, mode: str, decision: Decision) -> None:
         period = period_of(window_ms, self.period)
-        log.warning("DP release %s not published: %s (period %s)", release_id, decision.reason, period)
+        level = logging.DEBUG if (period, partition) in self._warned else logging.WARNING
+        self._warned.add((period, partition))
+        log.log(level, "DP release %s not published: %s (period %s; later refusals of this period and partition "
+                "are in the ledger)", release_id, decision.reason, period)
         DP_REFUSED.inc()
         self._write(release_id, period, window_ms, partition, mode, REFUSED, [], decision.reason)
 
