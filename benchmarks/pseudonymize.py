@@ -365,7 +365,7 @@ def faust_worker(bootstrap: str, data_dir: Path, total: int, partitions: int, st
             if count >= total:
                 done = now
             time.sleep(0.02)
-        count_output(bootstrap, rows_before + total, 120, worker)  # every row landed on the output topics
+        count_output(bootstrap, rows_before + total, 300, worker)  # every row landed on the output topics
     finally:
         stop.set()
         sampler.join()

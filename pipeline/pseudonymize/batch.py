@@ -99,10 +99,13 @@ def encoded_slices(table: pa.Table, max_bytes: int = MAX_MESSAGE_BYTES) -> list[
 
 def one_line_event(payload: bytes) -> bytes | None:
     """The payload as one NDJSON line when it is a single JSON object on one line (what most producers send)."""
-    stripped = payload.strip()
-    if stripped[:1] != b"{" or b"\n" in stripped or b"\r" in stripped:
+    if payload[:1] != b"{" or payload[-1:] != b"}":  # not the common case: look again without surrounding spaces
+        payload = payload.strip()
+        if payload[:1] != b"{":
+            return None
+    if b"\n" in payload or b"\r" in payload:
         return None
-    return stripped
+    return payload
 
 
 def internal_error_rejects(payload: bytes, source: dict, exc: Exception) -> list[Reject]:
@@ -260,11 +263,11 @@ class BatchIngest:
             placeholder = {"topic": self.topic}
             result = pseudonymize_batch(valid.events, self.policy, self.ring, self.services, placeholder,
                                         columns=valid.columns)
+        events_in = len(valid.events) + len(valid.rejects)
         rejects = self._attribute(messages, payloads, valid.rejects)
         for reject, row in zip(result.rejects, result.rejected_rows):
             reject.source = self.source(messages[rows_message[row]])
-        rejects += result.rejects
-        events_in = len(valid.events) + len(valid.rejects)
+        rejects = rejects + result.rejects
         table = result.table
         if result.rejected_rows:
             keep = np.ones(len(rows_message), dtype=bool)

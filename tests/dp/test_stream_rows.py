@@ -55,7 +55,7 @@ def test_k_anonymity_mode_keeps_no_per_person_counts():
 
 def test_dp_releases_every_window_and_only_partitions_that_own_public_values():
     from pipeline.dp.stream import due_windows, releasing_partitions
-    from pipeline.pseudonymize.agent import partition_for
+    from pipeline.pseudonymize.batch import partition_for
     # windows 2 and 3 had no events: released anyway, so a gap says nothing about anyone
     assert due_windows([W0, W0 + 4 * HOUR], 0, HOUR) == [W0 + i * HOUR for i in range(5)]
     assert due_windows([W0 + 4 * HOUR], W0 + HOUR, HOUR) == [W0 + i * HOUR for i in range(1, 5)]
