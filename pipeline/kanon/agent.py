@@ -26,8 +26,6 @@ from collections import defaultdict
 import orjson
 
 from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, encode_table, header
-from pipeline.dp import stream as dp_stream
-from pipeline.dp.ledger import BudgetLedger
 from pipeline.kanon.core import link_people, pre_aggregate, release_window
 from pipeline.kanon.stats import late_table, release_tables, withhold
 from pipeline.kanon.state import KAnonState, batch_source
@@ -53,12 +51,15 @@ def release_digest(counted: dict, policy_version: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
-def dp_ledger(config, policy_version: str, data_dir) -> BudgetLedger | None:
-    """The budget ledger of a DP release mode (None for k-anonymity, which spends no budget)."""
+def dp_ledger(config, policy_version: str, data_dir):
+    """The budget ledger of a DP release mode (None for k-anonymity, which spends no budget).
+
+    pipeline/dp/ (and OpenDP, ~16 MB of RSS) is imported only by a worker whose policy asks for a DP release."""
     if config.release == "k_anonymity":
         return None
     if data_dir is None:
         raise ValueError(f"kanon.release: {config.release} needs the data dir for its budget ledger")
+    from pipeline.dp.ledger import BudgetLedger
     return BudgetLedger(data_dir, config.dp.epsilon_per_period, config.dp.period, policy_version)
 
 
@@ -81,6 +82,8 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
     metrics = metrics or PipelineMetrics()
     config = policy.policy.kanon
     ledger = dp_ledger(config, policy.version, data_dir)
+    if ledger is not None:
+        from pipeline.dp import stream as dp_stream
     size_ms = config.window.size_seconds * 1000
     grace_ms = config.window.grace_seconds * 1000
     time_col = time_column(policy)

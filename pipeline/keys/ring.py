@@ -8,12 +8,12 @@ import json
 import os
 import secrets
 import stat
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.common.private_file import write_private_json
 from pipeline.keys.epochs import ACTIVE, DESTROYED, MIN_SECRET_BYTES, PERIODS, RETIRED
 
 
@@ -188,17 +188,7 @@ class KeyRing:
         """Atomic write with mode 0600 (temp file in the same folder, fsync, rename)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".keyring-")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.to_json(), handle, indent=1)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private_json(path, self.to_json(), prefix=".keyring-", indent=1)
 
 
 def ephemeral_ring(period: str = "yearly", around: dt.datetime | None = None) -> KeyRing:

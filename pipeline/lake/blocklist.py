@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -22,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipeline.common.columns import KEY_ID_COLUMN
+from pipeline.common.private_file import write_private_json
 from pipeline.lake.layout import ERASURE, ZONE_ACCESS, zone_root
 
 BLOCKLIST_FILE = "erased-pseudonyms.json"
@@ -54,17 +53,7 @@ def load_entries(data_dir: str | os.PathLike) -> list[BlockEntry]:
 def _save(data_dir: str | os.PathLike, entries: list[BlockEntry]) -> None:
     path = blocklist_path(data_dir)
     path.parent.mkdir(mode=ZONE_ACCESS[ERASURE].dir_mode, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".blocklist-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"version": 1, "entries": [asdict(e) for e in entries]}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private_json(path, {"version": 1, "entries": [asdict(e) for e in entries]}, prefix=".blocklist-")
 
 
 def add_entries(data_dir: str | os.PathLike, new: Iterable[BlockEntry]) -> int:

@@ -18,7 +18,7 @@ from pipeline.operators.base import (
     OperatorResult,
 )
 from pipeline.operators.columnar import BoundedCache, as_strings, encode
-from pipeline.operators.ip_address import NOT_GLOBAL, parse_ip, parse_ipv4_int
+from pipeline.operators.ip_address import NOT_GLOBAL, parse_ip
 from pipeline.operators.ip_special import ipv4_range_bounds
 
 # A client IP recurs in many events (one per device and network); remember results across batches.

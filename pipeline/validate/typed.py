@@ -10,7 +10,6 @@ from operator import attrgetter
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from msgspec import UNSET, Meta, UnsetType

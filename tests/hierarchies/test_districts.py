@@ -110,3 +110,20 @@ def test_bad_files_are_one_clear_error(tmp_path, document, message):
 def test_missing_file(tmp_path):
     with pytest.raises(HierarchyError, match="does not exist"):
         parse_hierarchy_arg(f"geo=districts:{tmp_path / 'nope.geojson'}")
+
+
+def test_stream_and_extract_ladders_agree_for_a_districts_policy():
+    """`kind: districts` in a policy: the worker's pandas-free ladder and the extract's builder give the same labels."""
+    from pipeline.hierarchies.registry import spec_from_policy
+    from pipeline.kanon.hierarchy import generalize
+    from pipeline.policy.model import Policy
+    policy = Policy.model_validate({"version": "t", "fields": {}, "districts": {"geojson": str(GEOJSON), "city": CITY},
+                                    "kanon": {"quasi_identifiers": {"geo_h3": {"kind": "districts"}},
+                                              "rollup_order": ["geo_h3"]}})
+    ladder = policy.kanon.quasi_identifiers["geo_h3"]
+    spec = spec_from_policy("geo_h3", ladder)
+    cells = np.array(sorted({h3.latlng_to_cell(lat, lng, res) for lat in np.arange(51.0, 51.3, 0.02)
+                             for lng in np.arange(71.25, 71.65, 0.03) for res in (8, 7, 6)}), dtype=object)
+    for level in (1, 2):
+        assert [generalize(ladder, c, level) for c in cells] == list(spec.generalize(cells, level))
+    assert {generalize(ladder, c, 3) for c in cells} == {"*"}

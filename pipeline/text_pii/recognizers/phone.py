@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterable, Optional
+from typing import Iterable
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
