@@ -15,7 +15,6 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import duckdb
-import pyarrow as pa
 
 from pipeline.policy.model import Policy
 
@@ -60,10 +59,10 @@ def add_local_views(con: duckdb.DuckDBPyConnection, policy: Policy, districts=No
                 labels.append(cell if cell in (GENERALIZED, UNKNOWN) else None)
             else:
                 labels.append(districts.district_of(cell) or cell)  # a city-level roll-up keeps its label
-        mapping = pa.table({"geo_h3": pa.array(cells, pa.string()), "district": pa.array(labels, pa.string())})
-        con.register("h3_district_arrow", mapping)
-        con.execute("CREATE OR REPLACE TEMP TABLE h3_districts AS SELECT * FROM h3_district_arrow")
-        con.unregister("h3_district_arrow")
+        # Lists as parameters, not a registered Arrow table: DuckDB imports pandas (~0.5 s) to register a
+        # Python object, and `anonpipe query` must start fast.
+        con.execute("CREATE OR REPLACE TEMP TABLE h3_districts AS "
+                    "SELECT unnest($1::VARCHAR[]) AS geo_h3, unnest($2::VARCHAR[]) AS district", [cells, labels])
         con.execute(f"CREATE OR REPLACE TEMP VIEW aggregates_local AS SELECT a.*, {_local('a.window_start', policy.timezone)}, "
                     "d.district FROM aggregates a LEFT JOIN h3_districts d ON a.geo_h3 = d.geo_h3")
         created.append("aggregates_local")

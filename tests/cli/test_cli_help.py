@@ -90,3 +90,20 @@ def test_help_loads_no_heavy_library():
 
 def test_query_prints_without_pandas_or_matplotlib(tmp_path):
     assert loaded_after("query", "--data-dir", str(tmp_path), "SELECT 42") & HEAVY == {"duckdb", "pyarrow", "numpy"}
+
+
+def test_query_over_a_lake_with_aggregates_prints_without_pandas(tmp_path):
+    # The local-time views map H3 cells to districts; registering that map as an Arrow table made DuckDB import
+    # pandas (~0.5 s) on every query of a real lake.
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    partition = tmp_path / "lake" / "aggregates" / "event_date=2026-12-01"
+    partition.mkdir(parents=True)
+    start = dt.datetime(2026, 12, 1, 10, tzinfo=dt.timezone.utc)
+    pq.write_table(pa.table({"window_start": pa.array([start], pa.timestamp("ms", tz="UTC")),
+                             "geo_h3": ["872e5a1b4ffffff"], "events": [7]}), partition / "part.parquet")
+    loaded = loaded_after("query", "--data-dir", str(tmp_path), "SELECT sum(events) FROM aggregates_local")
+    assert "pandas" not in loaded and "duckdb" in loaded
