@@ -18,6 +18,7 @@ from pipeline.pseudonymize import agent as ingest_agent
 from pipeline.pseudonymize.agent import BatchLimits, RawIngest
 from pipeline.pseudonymize.batch import BatchIngest
 from pipeline.rebalance import keep_records_across_recovery
+from pipeline.resilience.cleared_queues import forget_cleared_messages
 from pipeline.settings import (TOPIC_AGGREGATES, TOPIC_DLQ, TOPIC_PSEUDONYMIZED, TOPIC_RAW, TOPIC_WINDOW_STATS,
                                KafkaSettings, WorkerSettings, app_id_for)
 from pipeline.topics import Cluster, changelog_topics
@@ -95,6 +96,7 @@ def create_app(settings: WorkerSettings, cluster: Cluster, policy: CompiledPolic
     app = faust.App(app_id_for(settings.stages), **options)
     # faust drops records of newly assigned partitions at the end of a rebalance (issue 9): see pipeline/rebalance.py.
     keep_records_across_recovery(app)
+    forget_cleared_messages(app)  # SIGTERM, revokes, end of recovery: no wait for messages faust dropped itself
     topics = Topics(
         raw=app.topic(TOPIC_RAW, value_type=bytes, key_type=bytes, partitions=cluster.raw_partitions),
         dlq=app.topic(TOPIC_DLQ, value_type=bytes, key_type=bytes, partitions=kafka.partitions),
