@@ -18,7 +18,6 @@ from pathlib import Path
 import duckdb
 
 from pipeline.dp.ledger import budget_summary, ledger_dir
-
 from pipeline.lake.layout import AGGREGATES, PEOPLE, WINDOW_STATS, zone_dir
 from pipeline.lake.local_views import add_local_views
 from pipeline.policy.model import Policy
@@ -105,7 +104,8 @@ def collect(data_dir: str | os.PathLike, policy: Policy, days: int | None = None
         select = ", ".join(f"coalesce(CAST({c} AS VARCHAR), 'unknown') AS {c}" if c in attributes else
                            (f"strftime({c}, '%Y-%m-%d') AS {c}" if c == "local_date" else c) for c in keys)
         cube = con.execute(f"SELECT {select}, sum(events) AS events FROM aggregates_local "
-                           f"WHERE local_date BETWEEN ? AND ? AND {chart_rows} GROUP BY ALL ORDER BY ALL", [first, last]).fetchall()
+                           f"WHERE local_date BETWEEN ? AND ? AND {chart_rows} GROUP BY ALL ORDER BY ALL",
+                           [first, last]).fetchall()
         info = con.execute("SELECT list(DISTINCT k ORDER BY k), list(DISTINCT policy_version ORDER BY policy_version) "
                            "FROM aggregates").fetchone()
         data = DashboardData(policy.timezone, [int(v) for v in info[0]], list(info[1]), first.isoformat(),

@@ -87,8 +87,8 @@ _KEYS = {
                  "These numbers are differentially private: random noise was added to each, so they are not exact "
                  "and can even be negative. '±N' next to a number: with 95 % probability the true value is within "
                  "N of it. The noise protects every person, even against fake devices."),
-    "dp_charts_dp": ("Графики выше построены из этих же зашумлённых чисел.",
-                     "Жоғарыдағы графиктер осы шуылды сандардан құрылған.",
+    "dp_charts_dp": ("Графики ниже построены из этих же зашумлённых чисел.",
+                     "Төмендегі графиктер осы шуылды сандардан құрылған.",
                      "The charts below are built from these same noisy numbers."),
     "dp_charts_mixed": ("Графики ниже показывают только точные k-анонимные числа; зашумлённые в них не входят.",
                         "Төмендегі графиктер тек дәл k-анонимді сандарды көрсетеді; шуылдылар оларға кірмейді.",

@@ -112,7 +112,7 @@ def test_every_noisy_sum_shows_its_95_percent_interval_next_to_the_value(dp_repo
 
 
 def test_the_budget_its_spending_and_the_refusals_are_stated(dp_report, tmp_path):
-    data_dir, pages = dp_report
+    _, pages = dp_report
     dom = dump_dom(pages["en"], "", tmp_path / "profile")
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom))
     assert re.search(r"2026-12-07 2(\.0+)? \d+ [1-9]\d* ", text), "period row: ε spent, releases, refusals"
@@ -132,7 +132,8 @@ def test_noisy_rows_are_not_added_to_exact_ones(tmp_path):
     # an exact k-anonymous row of the same hour next to the noisy ones (what a lake holds after a mode change)
     exact = noisy.slice(0, 1)
     exact = exact.set_column(exact.schema.get_field_index("release"), "release", pa.array(["k_anonymity"]))
-    exact = exact.set_column(exact.schema.get_field_index("events"), "events", pa.array([7], exact.schema.field("events").type))
+    events_type = exact.schema.field("events").type
+    exact = exact.set_column(exact.schema.get_field_index("events"), "events", pa.array([7], events_type))
     for name in ("events_ci95", "users_ci95"):
         exact = exact.set_column(exact.schema.get_field_index(name), name, pa.nulls(1, pa.int64()))
     write_batch(tmp_path, AGGREGATES, exact.append_column("event_date", pa.array(["2026-12-07"])), "exact")
