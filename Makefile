@@ -23,6 +23,7 @@ test: $(STAMP)
 
 BENCHMARKS := benchmarks/pseudonymize.py benchmarks/kanon.py benchmarks/lake_sink.py benchmarks/extract_adult.py benchmarks/text_pii.py benchmarks/erasure.py
 BENCHMARKS += benchmarks/cli_startup.py
+BENCHMARKS += benchmarks/one_event.py
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,ner,bench]'

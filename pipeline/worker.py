@@ -84,8 +84,11 @@ def prepare(settings: WorkerSettings):
     if not os.access(data_dir, os.W_OK):
         raise StartupError(f"data dir {data_dir} is not writable")
     from pipeline.lake.access import apply_zone_permissions
+    from pipeline.lake.layout import ZONE_ACCESS, ZONES
+    # With --lake-url the lake zones live in the object store: only the local ones (DLQ, audit, erasure) get folders.
+    local = [z for z in ZONE_ACCESS if not (settings.lake_url and z in ZONES)]
     try:  # zone roots with their modes from the first write on (groups are applied by `anonpipe lake maintain`)
-        apply_zone_permissions(data_dir, groups={}, walk=False)
+        apply_zone_permissions(data_dir, groups={}, walk=False, zones=local)
     except PermissionError as exc:  # a folder owned by another account: the maintenance service fixes it
         log.warning("could not set the mode of a zone folder under %s (%s)", data_dir, exc.strerror)
     if settings.lake_url:

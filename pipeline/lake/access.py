@@ -6,7 +6,7 @@ import grp
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from pipeline.lake.layout import ZONE_ACCESS, zone_root
 
@@ -51,16 +51,19 @@ def _fix(path: Path, mode: int, gid: int | None) -> bool:
 
 
 def apply_zone_permissions(data_dir: str | os.PathLike, groups: Mapping[str, int | None] | None = None,
-                           create: bool = True, walk: bool = True) -> list[ZonePermissions]:
+                           create: bool = True, walk: bool = True,
+                           zones: Iterable[str] | None = None) -> list[ZonePermissions]:
     """Create each zone root (when `create`) and give it, its folders and its files the zone's group and modes.
 
     Files are made by the writers with 0640/0600; this also repairs anything copied in by hand. Symbolic links
     are left alone (never followed), so a link cannot widen access to a file outside the zone. `walk=False` sets
     the zone roots only (a worker at start-up: the files below inherit the group through the setgid folders).
+    `zones` limits the work to those zones (default: all of ZONE_ACCESS).
     """
     groups = configured_groups() if groups is None else groups
     done = []
-    for zone, access in ZONE_ACCESS.items():
+    for zone in ZONE_ACCESS if zones is None else zones:
+        access = ZONE_ACCESS[zone]
         root = zone_root(data_dir, zone)
         if not root.is_dir():
             if not create:

@@ -67,7 +67,8 @@ class _HandOver(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned) -> None:
         self.service.batch.claims.forget()
-        log.info("ingest: raw partitions assigned: %s", ",".join(str(tp.partition) for tp in sorted(assigned)) or "none")
+        partitions = ",".join(str(tp.partition) for tp in sorted(assigned))
+        log.info("ingest: raw partitions assigned: %s", partitions or "none")
 
 
 class RawIngest(Service):

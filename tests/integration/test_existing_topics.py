@@ -18,7 +18,8 @@ def test_worker_flag_differs_from_existing_topics(tmp_path, keyring_file):
     run = PipelineRun(tmp_path, keyring_file, partitions=3)  # the topics get 3 partitions
     try:
         run.start(workers=0)
-        run.workers.append(start_worker(run.broker.bootstrap, run.data_dir, keyring=run.keyring, partitions=5))
+        run.workers.append(start_worker(run.broker.bootstrap, run.data_dir, policy=run.policy,
+                                        keyring=run.keyring, partitions=5))
         run.publish(lines)
         run.wait_landed(len(lines))
         run.close_windows()

@@ -4,6 +4,7 @@ served on loopback by moto), while the restricted DLQ stays on local disk."""
 from __future__ import annotations
 
 import time
+import urllib.request
 
 import orjson
 import pyarrow.dataset as ds
@@ -26,6 +27,8 @@ def s3_endpoint(monkeypatch):
     port = free_port()
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    # moto's buckets are process-wide state shared by every server: start from an empty store
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")).close()
     import boto3
     boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1").create_bucket(Bucket="lake")
     yield port

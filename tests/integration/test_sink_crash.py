@@ -21,7 +21,8 @@ def test_kill_mid_flush_then_restart_lands_every_event_once(tmp_path, keyring_fi
     crashing = None
     try:
         run.start(workers=0)
-        crashing = start_worker(run.broker.bootstrap, run.data_dir, keyring=run.keyring, worker_id="crash",
+        crashing = start_worker(run.broker.bootstrap, run.data_dir, policy=run.policy, keyring=run.keyring,
+                                worker_id="crash",
                                 extra_env={"ANONPIPE_FAILPOINT": "lake.pseudonymized.before_rename:2"})
         # Two flushes: the first lands, the second dies between fsync and rename.
         run.publish(lines[:2500])

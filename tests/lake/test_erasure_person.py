@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import socket
+import urllib.request
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -197,6 +198,9 @@ def s3_url(monkeypatch):
         port = s.getsockname()[1]
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    # moto keeps its buckets in process-wide state shared by every server: start from an empty store, not from
+    # the objects an earlier test (tests/integration/test_object_store_lake.py) left in the same bucket
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")).close()
     import boto3
     boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1").create_bucket(Bucket="lake")
     yield f"s3://lake/anonpipe?endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1"
