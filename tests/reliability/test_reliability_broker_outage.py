@@ -77,8 +77,8 @@ def worker_log(run: PipelineRun, worker_id: str = "w1") -> str:
 
 
 def watch_lines(text: str, word: str) -> list[str]:
-    """The broker watch's own state lines (pipeline.app), not the start-up wait's or the client libraries'."""
-    return [line for line in text.splitlines() if "pipeline.app: broker " in line and f" {word}" in line]
+    """The broker watch's own state lines (pipeline.broker_watch), not the start-up wait's or the client libraries'."""
+    return [line for line in text.splitlines() if "pipeline.broker_watch: broker " in line and f" {word}" in line]
 
 
 @pytest.fixture(scope="module")
