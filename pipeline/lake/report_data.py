@@ -3,6 +3,9 @@
 The result is small and JSON-ready: a cube of published events per local day, hour, weekday and cell attribute
 (the page filters and adds it up in the browser, so every chart is a sum over the same published rows), the
 published daily and monthly people, and the suppression totals. The pseudonymized zone is never opened.
+Differentially private rows (`release` 'dp' / 'both') are noisy: they are listed apart with their 95 % intervals
+and the budget ledger (lake/dp_ledger, pipeline/dp/ledger.py), and enter the charts only when the lake holds no
+k-anonymous rows (exact and noisy counts are never added up together).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipeline.dp.ledger import budget_summary, ledger_dir
 from pipeline.lake.layout import AGGREGATES, PEOPLE, WINDOW_STATS, zone_dir
 from pipeline.lake.local_views import add_local_views
 from pipeline.policy.model import Policy
@@ -41,6 +45,13 @@ class DashboardData:
     days: list[dict] = field(default_factory=list)  # per local day: events, suppressed, late (window_stats)
     districts: bool = False
     city: str | None = None
+    # DP releases: what the charts show ('k_anonymity', 'dp' when the lake holds only noisy rows, 'mixed' when
+    # the charts leave the noisy rows out), per local day and partition value the noisy sums with their ±
+    # (95 %), and the budget ledger per period (pipeline.dp.ledger.budget_summary).
+    charts_release: str = "k_anonymity"
+    dp_column: str | None = None
+    dp_rows: list[dict] = field(default_factory=list)
+    dp_budget: list[dict] = field(default_factory=list)
 
 
 def connect(data_dir: str | os.PathLike) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
@@ -74,6 +85,13 @@ def collect(data_dir: str | os.PathLike, policy: Policy, days: int | None = None
             raise ReportError(f"no aggregates under {Path(data_dir) / 'lake'} yet: the report shows published "
                               "statistics only (run the pipeline until windows are released)")
         add_local_views(con, policy)
+        all_columns = {n for (n,) in con.execute("SELECT column_name FROM (DESCRIBE aggregates)").fetchall()}
+        dp_test = "release IN ('dp', 'both')" if "release" in all_columns else "false"
+        kinds = con.execute(f"SELECT count(*) FILTER ({dp_test}), count(*) FILTER (NOT coalesce({dp_test}, false)) "
+                            "FROM aggregates").fetchone()
+        charts_release = "k_anonymity" if not kinds[0] else ("dp" if not kinds[1] else "mixed")
+        # exact and noisy counts are never summed together: with both in the lake the charts keep the exact ones
+        chart_rows = f"NOT coalesce({dp_test}, false)" if charts_release == "mixed" else "true"
         span = con.execute("SELECT min(local_date), max(local_date) FROM aggregates_local").fetchone()
         first, last = span
         if days:
@@ -86,13 +104,20 @@ def collect(data_dir: str | os.PathLike, policy: Policy, days: int | None = None
         select = ", ".join(f"coalesce(CAST({c} AS VARCHAR), 'unknown') AS {c}" if c in attributes else
                            (f"strftime({c}, '%Y-%m-%d') AS {c}" if c == "local_date" else c) for c in keys)
         cube = con.execute(f"SELECT {select}, sum(events) AS events FROM aggregates_local "
-                           f"WHERE local_date BETWEEN ? AND ? GROUP BY ALL ORDER BY ALL", [first, last]).fetchall()
+                           f"WHERE local_date BETWEEN ? AND ? AND {chart_rows} GROUP BY ALL ORDER BY ALL",
+                           [first, last]).fetchall()
         info = con.execute("SELECT list(DISTINCT k ORDER BY k), list(DISTINCT policy_version ORDER BY policy_version) "
                            "FROM aggregates").fetchone()
         data = DashboardData(policy.timezone, [int(v) for v in info[0]], list(info[1]), first.isoformat(),
                              last.isoformat(), keys + ["events"], [list(r) for r in cube],
                              districts=policy.districts is not None,
-                             city=policy.districts.city if policy.districts else None)
+                             city=policy.districts.city if policy.districts else None,
+                             charts_release=charts_release)
+        if kinds[0]:
+            data.dp_column = policy.kanon.partition_column
+            data.dp_rows = _dp_rows(con, dp_test, data.dp_column, first, last)
+        if ledger_dir(data_dir).is_dir():
+            data.dp_budget = budget_summary(data_dir)
         if "people" in present:
             scope = [a for a in ("event_type", "service", "district") if a in
                      {n for (n,) in con.execute("SELECT column_name FROM (DESCRIBE people)").fetchall()}]
@@ -108,3 +133,18 @@ def collect(data_dir: str | os.PathLike, policy: Policy, days: int | None = None
         return data
     finally:
         con.close()
+
+
+def _dp_rows(con, dp_test: str, column: str, first, last) -> list[dict]:
+    """Noisy events and people per local day and partition value, each with the ± of its 95 % interval.
+
+    A sum of independently noised cells has the variance of the cells' noise added up; its ± is taken as the
+    root of the sum of the squared per-cell ± (exact for one cell; for many cells the sum is close to normal,
+    and a discrete Laplace's 95 % point is about 2.1 standard deviations, so this covers slightly more than 95 %).
+    """
+    return _rows(con, f"SELECT strftime(local_date, '%Y-%m-%d') AS day, coalesce(CAST({column} AS VARCHAR), "
+                      "'unknown') AS value, sum(events) AS events, "
+                      "CAST(ceil(sqrt(sum(events_ci95::DOUBLE * events_ci95))) AS BIGINT) AS events_ci95, "
+                      "sum(users) AS users, CAST(ceil(sqrt(sum(users_ci95::DOUBLE * users_ci95))) AS BIGINT) "
+                      f"AS users_ci95, count(*) AS cells FROM aggregates_local WHERE {dp_test} "
+                      "AND local_date BETWEEN ? AND ? GROUP BY ALL ORDER BY ALL", [first, last])

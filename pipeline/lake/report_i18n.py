@@ -11,6 +11,10 @@ _KEYS = {
     "subtitle": ("Только обезличенные данные: каждое число охватывает не менее k = {k} человек. Время местное ({tz}).",
                  "Тек иесіздендірілген деректер: әр сан кемінде k = {k} адамды қамтиды. Уақыт жергілікті ({tz}).",
                  "De-identified data only: every number covers at least k = {k} people. Times are local ({tz})."),
+    "subtitle_dp": ("Только дифференциально приватные данные: числа с шумом, ± показан ниже. Время местное ({tz}).",
+                    "Тек дифференциалды жеке деректер: сандар шуылмен, ± төменде. Уақыт жергілікті ({tz}).",
+                    "Differentially private data only: the numbers are noisy, their ± is shown below. Times are "
+                    "local ({tz})."),
     "from": ("С", "Бастап", "From"),
     "to": ("По", "Дейін", "To"),
     "event_type": ("Тип события", "Оқиға түрі", "Event type"),
@@ -72,6 +76,44 @@ _KEYS = {
     "unknown": ("не указано", "көрсетілмеген", "not given"),
     "other": ("другое", "басқа", "other"),
     "weekdays": ("Пн,Вт,Ср,Чт,Пт,Сб,Вс", "Дс,Сс,Ср,Бс,Жм,Сб,Жс", "Mon,Tue,Wed,Thu,Fri,Sat,Sun"),
+    "dp_title": ("Дифференциально приватные числа (с шумом)", "Дифференциалды жеке сандар (шуылмен)",
+                 "Differentially private numbers (noisy)"),
+    "dp_intro": ("Эти числа дифференциально приватны: к каждому добавлен случайный шум, поэтому они неточны и "
+                 "могут быть даже отрицательными. «±N» рядом с числом: с вероятностью 95 % истинное значение "
+                 "отличается не больше чем на N. Шум защищает каждого человека, даже от поддельных устройств.",
+                 "Бұл сандар дифференциалды жеке: әрқайсысына кездейсоқ шуыл қосылған, сондықтан олар дәл емес "
+                 "және тіпті теріс болуы мүмкін. Санның жанындағы «±N»: 95 % ықтималдықпен нақты мән N-нен "
+                 "артық ауытқымайды. Шуыл әр адамды, тіпті жалған құрылғылардан да қорғайды.",
+                 "These numbers are differentially private: random noise was added to each, so they are not exact "
+                 "and can even be negative. '±N' next to a number: with 95 % probability the true value is within "
+                 "N of it. The noise protects every person, even against fake devices."),
+    "dp_charts_dp": ("Графики ниже построены из этих же зашумлённых чисел.",
+                     "Төмендегі графиктер осы шуылды сандардан құрылған.",
+                     "The charts below are built from these same noisy numbers."),
+    "dp_charts_mixed": ("Графики ниже показывают только точные k-анонимные числа; зашумлённые в них не входят.",
+                        "Төмендегі графиктер тек дәл k-анонимді сандарды көрсетеді; шуылдылар оларға кірмейді.",
+                        "The charts below show only the exact k-anonymous numbers; the noisy ones are not added in."),
+    "dp_people_note": ("Люди суммируются по часам и ячейкам: человек считается один раз в каждом часе и ячейке.",
+                       "Адамдар сағаттар мен ұяшықтар бойынша қосылады: адам әр сағат пен ұяшықта бір рет саналады.",
+                       "People are summed over hours and cells: a person counts once in each hour and cell."),
+    "dp_cells": ("Ячеек", "Ұяшықтар", "Cells"),
+    "dp_budget": ("Бюджет приватности (ε)", "Құпиялылық бюджеті (ε)", "Privacy budget (ε)"),
+    "dp_period": ("Период", "Кезең", "Period"),
+    "dp_spent": ("Потрачено ε", "Жұмсалған ε", "ε spent"),
+    "dp_released": ("Выпусков", "Шығарылымдар", "Releases"),
+    "dp_refused": ("Отказов", "Бас тартулар", "Refused"),
+    "dp_reason": ("Причина", "Себебі", "Reason"),
+    "dp_budget_spent": ("за этот период больше ничего не публикуется, потому что бюджет исчерпан",
+                        "бұл кезеңде бұдан артық ештеңе жарияланбайды, себебі бюджет таусылды",
+                        "nothing more is published for this period because the budget is spent"),
+    "dp_no_ledger": ("Журнал бюджета (lake/dp_ledger) не найден.", "Бюджет журналы (lake/dp_ledger) табылмады.",
+                     "No budget ledger (lake/dp_ledger) found."),
+    "dp_compare": ("Сравнение точности k-анонимности и DP при разных ε: python -m pipeline.dp.compare --out "
+                   "dp-compare.md (пишет также dp-compare.html; см. docs/dp.md).",
+                   "k-анонимдік пен DP дәлдігін әртүрлі ε-да салыстыру: python -m pipeline.dp.compare --out "
+                   "dp-compare.md (dp-compare.html да жазылады; docs/dp.md қараңыз).",
+                   "How accurate k-anonymity and DP are at several ε: python -m pipeline.dp.compare --out "
+                   "dp-compare.md (also writes dp-compare.html; see docs/dp.md)."),
     "footer": ("Создано {when} командой anonpipe report из зон aggregates, window_stats, people.",
                "{when} anonpipe report арқылы aggregates, window_stats, people аймақтарынан жасалды.",
                "Generated {when} by anonpipe report from the aggregates, window_stats and people zones."),

@@ -32,7 +32,10 @@ class ZoneWriter:
     def __post_init__(self) -> None:
         if self.lake is None:
             root = zone_dir(self.data_dir, self.zone)
-            root.mkdir(parents=True, exist_ok=True)
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                pass  # something else where the folder belongs: the sink's writes fail, are logged and retried
             self.ledger = BatchLedger.local(os.fspath(root))
         else:
             self.ledger = BatchLedger(self.lake.filesystem, self.lake.zone_root(self.zone))

@@ -15,7 +15,7 @@ from pipeline.lake.counts import PSEUDONYMIZED, dlq_rows, zone_rows
 from pipeline.settings import TOPIC_RAW
 
 pytestmark = pytest.mark.integration
-EVENTS = 1500
+EVENTS = 800
 
 
 def test_a_second_demo_into_the_same_data_dir_lands_all_its_events(tmp_path):
