@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench soak venv clean image-test
+.PHONY: demo test test-slow bench soak venv clean image-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ demo: $(STAMP)
 	$(BIN)/anonpipe demo --data-dir ./data/demo
 	$(BIN)/anonpipe report --data-dir ./data/demo --out ./data/demo/report.html
 
+# CI's target: everything but the `slow` reliability runs (kill -9, broker outage/loss), which take minutes each.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
+
+# The crash and broker-outage reliability tests (about 5 minutes): run before a release and after touching
+# ingest, kanon state or the sinks.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m slow
 
 BENCHMARKS := benchmarks/pseudonymize.py benchmarks/kanon.py benchmarks/lake_sink.py benchmarks/extract_adult.py benchmarks/text_pii.py benchmarks/erasure.py
 BENCHMARKS += benchmarks/cli_startup.py
