@@ -244,13 +244,7 @@ def run_compose(workdir: Path, keyring: Path, events_file: Path, args) -> bool:
                  poll=2.0)
         subprocess.run([sys.executable, "-m", "pipeline.cli", "close-windows", "--bootstrap", COMPOSE_BOOTSTRAP],
                        check=True, cwd=REPO, stdout=subprocess.DEVNULL)
-        wait_for_aggregates(lake, "compose: aggregates in the lake")
-        counts = lake_counts(lake)
-        say(f"compose: events in {events_in}; pseudonymized rows {counts['pseudonymized']} "
-            f"(distinct {counts['distinct_events']}); DLQ {counts['dlq']} rejects in {counts['dlq_lines']} lines; "
-            f"aggregate rows {counts['aggregates']}")
-        ok = (counts["pseudonymized"] == counts["distinct_events"]
-              and counts["pseudonymized"] + counts["dlq"] == events_in and counts["aggregates"] > 0)
+        ok = lake_complete(lake, events_in, "compose: ")
     finally:
         if not ok:
             for service in ("worker", "kafka", "topics", "maintain"):
@@ -276,6 +270,17 @@ def wait_for_aggregates(lake: Path, what: str) -> None:
         return len(seen) >= 3 and seen[-1] > 0 and seen[-1] == seen[-2] == seen[-3]
 
     wait_for(settled, 180, what, poll=3.0)
+
+
+def lake_complete(lake: Path, events_in: int, label: str = "") -> bool:
+    """Once aggregates settle: every valid event landed once, the rest are distinct DLQ rejects, aggregates exist."""
+    wait_for_aggregates(lake, f"{label}aggregates in the lake")
+    counts = lake_counts(lake)
+    say(f"{label}events in {events_in}; pseudonymized rows {counts['pseudonymized']} "
+        f"(distinct {counts['distinct_events']}); DLQ {counts['dlq']} rejects in {counts['dlq_lines']} lines; "
+        f"aggregate rows {counts['aggregates']}")
+    return (counts["pseudonymized"] == counts["distinct_events"]
+            and counts["pseudonymized"] + counts["dlq"] == events_in and counts["aggregates"] > 0)
 
 
 def main() -> int:
@@ -338,13 +343,7 @@ def main() -> int:
         closer = podman("run", "--rm", "--network=host", *ULIMITS, *hardened(), "--entrypoint", "anonpipe", IMAGE,
                         "close-windows", "--bootstrap", bootstrap)
         say(f"close-windows: {closer.stdout.strip().splitlines()[-1] if closer.stdout.strip() else 'done'}")
-        wait_for_aggregates(lake, "aggregates in the lake")
-        counts = lake_counts(lake)
-        say(f"events in {events_in}; pseudonymized rows {counts['pseudonymized']} "
-            f"(distinct {counts['distinct_events']}); DLQ {counts['dlq']} rejects in {counts['dlq_lines']} lines; "
-            f"aggregate rows {counts['aggregates']}")
-        ok = (counts["pseudonymized"] == counts["distinct_events"]
-              and counts["pseudonymized"] + counts["dlq"] == events_in and counts["aggregates"] > 0)
+        ok = lake_complete(lake, events_in)
     finally:
         for name, container in reversed(containers):
             if not ok:
