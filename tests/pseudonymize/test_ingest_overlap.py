@@ -1,0 +1,120 @@
+"""The ingest service overlaps a batch's acknowledgements with the next batch's kernel, yet commits a batch only
+after the broker acknowledged all its outputs, in order, and never past a batch whose outputs failed."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import pytest
+
+from pipeline.pseudonymize.agent import BatchLimits, RawIngest
+from pipeline.pseudonymize.batch import Claims, IngestOutput, OutMessage
+
+
+@dataclass
+class Record:
+    partition: int
+    offset: int
+    value: bytes = b"{}"
+    topic: str = "telemetry.raw"
+
+
+class Acks:
+    """The producer: every send returns a future the test resolves (or fails) when it likes, or, while `outcomes`
+    lasts, one already done with the next outcome (None: acknowledged; an exception: failed)."""
+
+    def __init__(self):
+        self.futures: list[asyncio.Future] = []
+        self.outcomes: list[Exception | None] = []
+
+    async def send(self, **_):
+        future = asyncio.get_running_loop().create_future()
+        if self.outcomes:
+            outcome = self.outcomes.pop(0)
+            if outcome is None:
+                future.set_result(None)
+            else:
+                future.set_exception(outcome)
+        self.futures.append(future)
+        return future
+
+
+@dataclass
+class Consumer:
+    fetches: list = field(default_factory=list)  # what each getmany returns ({} when the list is exhausted)
+    commits: list = field(default_factory=list)
+
+    async def getmany(self, timeout_ms: int, max_records: int):
+        await asyncio.sleep(0)
+        return self.fetches.pop(0) if self.fetches else {}
+
+    async def commit(self, offsets):
+        self.commits.append({tp.partition: offset for tp, offset in offsets.items()})
+
+
+class OneMessagePerBatch:
+    """A BatchIngest stand-in: one pseudonymized message per batch."""
+
+    def __init__(self):
+        self.claims = Claims()
+
+    def run(self, messages):
+        return IngestOutput([OutMessage(f"b{messages[0].offset}", b"rows", 0)], [], len(messages), len(messages))
+
+
+def service() -> tuple[RawIngest, Acks, Consumer]:
+    acks, consumer = Acks(), Consumer()
+    topics = SimpleNamespace(pseudonymized=acks, dlq=acks)
+    app = SimpleNamespace(should_stop=False)
+    ingest = RawIngest(app, topics, OneMessagePerBatch(), kafka=None, group_id="g", limits=BatchLimits())
+    ingest.consumer = consumer
+    return ingest, acks, consumer
+
+
+def test_a_batch_is_committed_after_its_acknowledgements_while_the_next_one_is_processed():
+    async def scenario():
+        ingest, acks, consumer = service()
+        await ingest._process([Record(0, 0), Record(0, 1)])
+        assert consumer.commits == [] and len(acks.futures) == 1  # sent, not acknowledged: not committed
+        acks.futures[0].set_result(None)
+        await ingest._process([Record(0, 2)])  # the next batch is sent, then the first one settled
+        assert consumer.commits == [{0: 2}] and len(acks.futures) == 2
+        settling = asyncio.ensure_future(ingest.settle())
+        await asyncio.sleep(0.01)
+        assert consumer.commits == [{0: 2}]  # the second one waits for its acknowledgement ...
+        acks.futures[1].set_result(None)
+        await settling
+        assert consumer.commits == [{0: 2}, {0: 3}]  # ... and is committed then
+    asyncio.run(scenario())
+
+
+def test_no_batch_is_committed_past_one_whose_outputs_failed():
+    async def scenario(stopping: bool):
+        ingest, acks, consumer = service()
+        acks.outcomes = [OSError("broker gone"), None, None]
+        await ingest._process([Record(0, 0)])
+        ingest.app.should_stop = stopping
+        try:
+            await ingest._process([Record(0, 1)])  # sent and acknowledged, but the batch before it failed
+        except OSError:
+            assert not stopping
+        else:
+            assert stopping
+        await ingest.settle()
+        return consumer.commits
+    assert asyncio.run(scenario(stopping=True)) == []
+    assert asyncio.run(scenario(stopping=False)) == []
+
+
+def test_gathering_settles_the_last_batch_when_nothing_is_fetched_at_once():
+    async def scenario():
+        ingest, acks, consumer = service()
+        await ingest._process([Record(1, 7)])
+        acks.futures[0].set_result(None)
+        consumer.fetches = [{}, {"tp": [Record(1, 8)]}]
+        gathered = await ingest._gather()
+        return gathered, consumer.commits
+    gathered, commits = asyncio.run(scenario())
+    assert [r.offset for r in gathered] == [8] and commits == [{1: 8}]
