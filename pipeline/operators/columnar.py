@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -17,9 +18,13 @@ class BoundedCache:
     id under one key). Clearing at the bound (rather than LRU bookkeeping) keeps a hit at one dict lookup.
     """
 
-    def __init__(self, max_entries: int):
+    def __init__(self, max_entries: int, max_weight: int | None = None, weight: Callable[[Any], int] = len):
+        """`max_weight` bounds the sum of `weight(key)` over the keys held too (e.g. characters of cached texts)."""
         self.max_entries = max_entries
+        self.max_weight = max_weight
+        self.weight = weight
         self._data: dict = {}
+        self._weight = 0
 
     def __len__(self) -> int:
         return len(self._data)
@@ -27,14 +32,17 @@ class BoundedCache:
     def lookup(self, keys: Sequence[Hashable], compute_many: Callable[[list], list]) -> list:
         """Cached results for `keys`; the misses are computed together by `compute_many(missing_keys)`."""
         data = self._data
-        if len(data) >= self.max_entries:
+        if len(data) >= self.max_entries or (self.max_weight is not None and self._weight >= self.max_weight):
             data.clear()
+            self._weight = 0
         out = list(map(data.get, keys))
         if None in out:  # some misses (a cached None result is recomputed: correct, merely slower)
             missing = [key for key, value in zip(keys, out) if value is None]
             distinct = list(dict.fromkeys(missing))
             computed = compute_many(distinct)
             data.update(zip(distinct, computed))
+            if self.max_weight is not None:
+                self._weight += sum(map(self.weight, distinct))
             if len(distinct) == len(missing):  # the usual case (keys are a column's distinct values): fill in order
                 results = iter(computed)
                 out = [value if value is not None else next(results) for value in out]

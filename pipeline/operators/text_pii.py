@@ -20,8 +20,11 @@ from pipeline.operators.columnar import BoundedCache, as_strings, distinct_per_k
 # Keys of the shared engines in BatchContext.services: one engine per NER setting.
 TEXT_ENGINE = "text_pii_engine"
 TEXT_ENGINE_NER = "text_pii_engine+ner"
-# Texts repeat (canned searches, error messages); results are kept per key epoch, bounded in entries.
-CACHE_ENTRIES = 4_096
+# Texts repeat (canned searches, error messages, appeals sent again); results are kept per key epoch, bounded in
+# entries and in characters (a text and its cleaned form: about 4 bytes per cached character, ~16 MB at the bound).
+# Smaller bounds emptied the cache every few batches and analyzed a fifth of the texts twice.
+CACHE_ENTRIES = 32_768
+CACHE_CHARACTERS = 4_000_000
 # Entity types the text PII engine can name (checked against the engine by tests/operators/test_text_pii.py).
 TEXT_ENTITY_TYPES = frozenset({"IIN", "BIN", "PHONE", "IBAN", "CARD", "EMAIL", "IP_ADDRESS", "URL", "PERSON",
                                "LOCATION", "ORGANIZATION", "ADDRESS", "VEHICLE_PLATE", "ID_DOCUMENT"})
@@ -57,7 +60,7 @@ class TextPii(Operator):
     def _cache(self, key_id: str, secret: bytes) -> BoundedCache:
         held = self._caches.get(key_id)
         if held is None or held[0] is not secret:
-            held = self._caches[key_id] = (secret, BoundedCache(CACHE_ENTRIES))
+            held = self._caches[key_id] = (secret, BoundedCache(CACHE_ENTRIES, CACHE_CHARACTERS))
         return held[1]
 
     def apply(self, values: pa.Array, ctx: BatchContext) -> OperatorResult:
