@@ -162,8 +162,8 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
                 events = {w: sum(u.events for u in cells.values()) for w, cells in late.items()}
                 people = [len(set().union(*(c.subjects for c in link_people(late[w]).values()))) for w in sorted(late)]
                 rows = withhold(late_table(events, config, policy.version, partition), config.k, people)
-                await topics.window_stats.send(value=encode_table(rows),
-                                               headers=[(HEADER_BATCH_ID, f"late-{batch_id or lo}".encode())])
+                # acknowledged before the message is: a replay does not count these rows late again (absorb)
+                await deliver(topics.window_stats, encode_table(rows), f"late-{batch_id or lo}")
                 metrics.record_late(sum(events.values()))
             newest = int(batch.column(time_col).cast("int64").to_numpy().max())
             state.advance_source(partition, source, newest)
