@@ -471,6 +471,8 @@ def _place_rejects(messages: list[RawMessage], payloads: list[_Payload], valid, 
     envelope-level rejects (lines that are not JSON) are numbered as they come. A reject left without a place
     has no position and is dead-lettered at-least-once.
     """
+    if not rejects:
+        return
     number_of = {(m.partition, m.offset): n for n, m in enumerate(messages)}
     envelope_of = {p.messages[0]: k for k, p in enumerate(payloads) if p.lines is None}
     by_message: dict[int, list[Reject]] = defaultdict(list)
@@ -487,8 +489,10 @@ def _place_rejects(messages: list[RawMessage], payloads: list[_Payload], valid, 
         if payload is None:
             indices = [0] * len(events)
         else:
-            accepted = set() if valid.payload_of is None else \
-                set(valid.index_in_payload[valid.payload_of == payload].tolist())
+            # payload_of is sorted (payloads in order; _origins relies on that too)
+            start, stop = (0, 0) if valid.payload_of is None else \
+                np.searchsorted(valid.payload_of, [payload, payload + 1])
+            accepted = set(valid.index_in_payload[start:stop].tolist())
             indices = [i for i in range(len(accepted) + len(events)) if i not in accepted]
         if len(indices) != len(events):
             continue
