@@ -48,7 +48,8 @@ class DlqLedger:
     """Which source ranges the DLQ folder holds, from its file names (every day's folder).
 
     A folder is listed again when its modification time changed (a file added, replaced by erasure, or removed)
-    or is too recent to trust; the claims are merged again from every name when a name vanished.
+    or is too recent to trust; the claims are merged again from every name when a name vanished. Kept in memory:
+    the merged ranges, and the names of the files (one per DLQ message within `dlq_days`) to notice removals.
     """
 
     data_dir: Path
