@@ -46,10 +46,9 @@ def earlier_rule(cells: dict) -> dict:
             for cell, s in cells.items()}
 
 
-def kernel_run(tables: list[pa.Table], policy, k: int, people: bool) -> tuple[float, float, float, int]:
-    """(seconds, suppressed share of events, share of published rows that are rolled up, events)."""
-    config = policy.policy.kanon.model_copy(update={"k": k})
-    started = time.perf_counter()
+def window_cells(tables: list[pa.Table], config, with_counts: bool = False) -> dict:
+    """(window, stage partition) → cell → merged state, as the stream's table accumulates batches; `with_counts`
+    also sums each identity's events per cell (what the DP path bounds)."""
     windows: dict = {}
     for table in tables:
         for (window, cell), update in pre_aggregate(table, config, "event_hour").items():
@@ -57,6 +56,17 @@ def kernel_run(tables: list[pa.Table], policy, k: int, people: bool) -> tuple[fl
             state = windows.setdefault((window, partition), {}).setdefault(cell, CellState())
             state.events += update.events
             state.subjects |= update.subjects
+            if with_counts:
+                for identity, count in update.counts.items():
+                    state.counts[identity] = state.counts.get(identity, 0) + count
+    return windows
+
+
+def kernel_run(tables: list[pa.Table], policy, k: int, people: bool) -> tuple[float, float, float, int]:
+    """(seconds, suppressed share of events, share of published rows that are rolled up, events)."""
+    config = policy.policy.kanon.model_copy(update={"k": k})
+    started = time.perf_counter()
+    windows = window_cells(tables, config)
     total = suppressed = rows = rolled = 0
     for cells in windows.values():
         by_type: dict = {}
@@ -124,15 +134,7 @@ def dp_kernel_run(tables: list[pa.Table], policy, mode: str) -> tuple[float, int
     from pipeline.dp.stream import cell_rows, partition_values, releasing_partitions
     config = policy.policy.kanon.model_copy(update={"release": mode})
     started = time.perf_counter()
-    windows: dict = {}
-    for table in tables:
-        for (window, cell), update in pre_aggregate(table, config, "event_hour").items():
-            partition = partition_for(cell[0], PARTITIONS)
-            state = windows.setdefault((window, partition), {}).setdefault(cell, CellState())
-            state.events += update.events
-            state.subjects |= update.subjects
-            for identity, count in update.counts.items():
-                state.counts[identity] = state.counts.get(identity, 0) + count
+    windows = window_cells(tables, config, with_counts=True)
     rows, epsilon = 0, {}
     releasing = releasing_partitions(config, PARTITIONS)
     for (window, partition), cells in windows.items():

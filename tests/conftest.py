@@ -37,3 +37,26 @@ def pipeline_run(tmp_path, keyring_file):
     yield make
     for run in runs:
         run.stop()
+
+
+@pytest.fixture
+def s3_url(monkeypatch):
+    """An S3 lake URL served on loopback by moto (a dev dependency), with an empty bucket `lake`."""
+    import urllib.request
+
+    moto_server = pytest.importorskip("moto.server")
+    import boto3
+
+    from pipeline.broker import free_port
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-access")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    port = free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    # moto keeps its buckets in process-wide state shared by every server: start from an empty store, not from
+    # the objects an earlier test left in the same bucket
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")).close()
+    boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1").create_bucket(Bucket="lake")
+    yield f"s3://lake/anonpipe?endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1"
+    server.stop()

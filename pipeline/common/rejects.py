@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from pipeline.common.positions import MAX_INDEX, position
 from pipeline.common.wire import MAX_MESSAGE_BYTES
 
 # Machine-readable reason codes, stable across versions: dashboards and tests key on them.
@@ -25,6 +26,41 @@ INTERNAL_ERROR = "internal_error"
 # The DLQ keeps at most this much of a rejected event's bytes: enough to debug, and a hostile multi-MB event
 # cannot make a dead-letter message larger than the broker accepts (which would stall the partition).
 MAX_RAW_BYTES = 64 * 1024
+
+
+# Where a dead letter came from (its `source`): the raw message ("topic", "partition", "offset") and its place in
+# that message, one of
+#   "index": n         the n-th event of the envelope (0 for a one-event message): the index part of the source
+#                      position an accepted event gets, so an event is in the lake or the DLQ under one position;
+#   "unparsed": n      the n-th part of the envelope that is not JSON (an NDJSON line, or an array that does not parse);
+#   "whole_message": true   the message was rejected as a whole (too large, too many events).
+# The DLQ sink leaves out dead letters whose position a DLQ file already holds (pipeline/lake/dlq.py); a source
+# without any of the three (older versions) has no position and is always written.
+INDEX, UNPARSED, WHOLE_MESSAGE = "index", "unparsed", "whole_message"
+
+
+def reject_position(source) -> int | None:
+    """The source position of a dead letter within its raw partition; None when its source does not say.
+
+    Events take the positions accepted events take (offset, index); unparsed parts count down from the top of the
+    index space and a whole message takes the top: an envelope has at most 10,000 lines, so they never meet.
+    """
+    if not isinstance(source, dict):
+        return None
+    offset = source.get("offset")
+    if not _count(offset):
+        return None
+    if _count(source.get(INDEX)):
+        return position(offset, source[INDEX]) if source[INDEX] <= MAX_INDEX else None
+    if _count(source.get(UNPARSED)):
+        return position(offset, MAX_INDEX - 1 - source[UNPARSED]) if source[UNPARSED] < MAX_INDEX else None
+    if source.get(WHOLE_MESSAGE) is True:
+        return position(offset, MAX_INDEX)
+    return None
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 @dataclass(slots=True)

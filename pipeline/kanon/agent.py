@@ -31,6 +31,7 @@ from pipeline.kanon.stats import late_table, release_tables, withhold
 from pipeline.kanon.state import KAnonState, batch_source
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.policy.loader import CompiledPolicy
+from pipeline.resilience.changelog_acks import ChangelogAcks
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,9 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
     time_col = time_column(policy)
     table = app.Table("kanon-cells", default=None, key_type=bytes, value_type=bytes, partitions=partitions)
     state = KAnonState(table, [str(p) for p in range(raw_partitions or partitions)])
+    # Each message is acknowledged (so its offset committable) only after its table writes are in the changelog.
+    changelog = ChangelogAcks()
+    changelog.track(table)
     app.on_partitions_revoked.connect(state.reset)
     app.on_partitions_assigned.connect(state.reset)
 
@@ -143,6 +147,7 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
             if header(event.headers, HEADER_KIND) == KIND_CONTROL:
                 state.force_watermark(partition, orjson.loads(event.value).get("watermark_ms", 0))
                 await release_due(partition)
+                await changelog.settle()
                 continue
             batch_id = (header(event.headers, HEADER_BATCH_ID) or b"").decode()
             batch = decode_table(event.value)
@@ -157,10 +162,11 @@ def register(app, topics, policy: CompiledPolicy, partitions: int, metrics=None,
                 events = {w: sum(u.events for u in cells.values()) for w, cells in late.items()}
                 people = [len(set().union(*(c.subjects for c in link_people(late[w]).values()))) for w in sorted(late)]
                 rows = withhold(late_table(events, config, policy.version, partition), config.k, people)
-                await topics.window_stats.send(value=encode_table(rows),
-                                               headers=[(HEADER_BATCH_ID, f"late-{batch_id or lo}".encode())])
+                # acknowledged before the message is: a replay does not count these rows late again (absorb)
+                await deliver(topics.window_stats, encode_table(rows), f"late-{batch_id or lo}")
                 metrics.record_late(sum(events.values()))
             newest = int(batch.column(time_col).cast("int64").to_numpy().max())
             state.advance_source(partition, source, newest)
             metrics.record_watermark(state.watermark(partition))
             await release_due(partition)
+            await changelog.settle()

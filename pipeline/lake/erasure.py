@@ -128,7 +128,7 @@ def erase_from_dlq(data_dir: str | os.PathLike, identifiers: Mapping[str, str]) 
     """Drop dead-letter lines whose raw event carries one of the identifiers as a JSON string; returns how many.
 
     The DLQ keeps raw events, so the raw identifier (not a pseudonym) is what matches; quoting it avoids
-    matching a longer identifier that merely contains it.
+    matching a longer identifier that merely contains it. A file left without lines is kept, empty.
     """
     root = dlq_dir(data_dir)
     if not root.is_dir():
@@ -143,10 +143,9 @@ def erase_from_dlq(data_dir: str | os.PathLike, identifiers: Mapping[str, str]) 
         if len(kept) == len(lines):
             continue
         removed += len(lines) - len(kept)
-        if kept:
-            write_atomic(path, lambda tmp, body=b"".join(kept): Path(tmp).write_bytes(body), mode=0o600)
-        else:
-            path.unlink()
+        # An emptied file stays: its name is the DLQ sink's record that these source positions were dead-lettered,
+        # so a replay of the raw topic does not write the erased lines again (pipeline/lake/dlq.py).
+        write_atomic(path, lambda tmp, body=b"".join(kept): Path(tmp).write_bytes(body), mode=0o600)
     return removed
 
 

@@ -6,7 +6,8 @@ writes them as one file per date partition (file and folder fsynced), and only t
 so faust commits their offsets after the file is durable. Each file's footer names the source positions it holds
 (ranges per raw partition, pipeline/positions.py), and the writer leaves out rows a partition already holds: a
 redelivered message, or a replay the ingest stage gathered into other batches, adds no rows. The DLQ sink writes
-one NDJSON file per message, named by its batch id (at-least-once: a replay gathered differently writes again).
+one NDJSON file per message, named by the source range it claims, and leaves out dead letters whose position a
+DLQ file already claims (pipeline/lake/dlq.py): exactly-once by source position too.
 On SIGTERM and at a rebalance faust waits for acknowledgements and the buffer is written within `flush_seconds`;
 after a kill -9 it is simply unacknowledged, and the next owner of the partition reads it again.
 """
@@ -14,21 +15,17 @@ after a kill -9 it is simply unacknowledged, and the next owner of the partition
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
-import os
 import time
 from pathlib import Path
 
-import orjson
-
-from pipeline.common.rejects import decode_rejects
 from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_CONTROL, decode_table, header
-from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS, batch_file_name, dlq_dir
+from pipeline.lake.dlq import DlqLedger, write_dlq
+from pipeline.lake.layout import AGGREGATES, PSEUDONYMIZED, WINDOW_STATS
 from pipeline.lake.object_store import ObjectStoreLake
 from pipeline.lake.rollover import SinkMessage
 from pipeline.lake.sink_buffer import SinkBuffer
-from pipeline.lake.writer import remove_stale_temp_files, write_atomic
+from pipeline.lake.writer import remove_stale_temp_files
 from pipeline.lake.zone_writer import ZoneWriter
 from pipeline.observability.metrics import PipelineMetrics
 
@@ -36,24 +33,6 @@ DEFAULT_FLUSH_MESSAGES = 200
 DEFAULT_FLUSH_SECONDS = 2.0
 
 log = logging.getLogger(__name__)
-
-
-def write_dlq(data_dir: Path, payload: bytes, batch_id: str) -> Path:
-    """Rejects as NDJSON under dlq/date=…/ with owner-only permissions: they hold raw personal data."""
-    root = dlq_dir(data_dir)
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(root, 0o700)
-    day = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
-    path = root / f"date={day}" / batch_file_name(batch_id, ".ndjson")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lines = decode_rejects(payload)
-
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as handle:
-            for line in lines:
-                handle.write(orjson.dumps(line) + b"\n")
-    write_atomic(path, write, mode=0o600)
-    return path
 
 
 def _batch_id(event) -> str:
@@ -141,7 +120,9 @@ def register(app, topics, data_dir: Path, metrics=None, lake_url: str | None = N
         sink = ZoneSink(ZoneWriter(Path(data_dir), zone, remote), zone, flush_messages, flush_seconds, metrics)
         app.agent(topic, name=name)(sink.consume)
 
+    dlq_ledger = DlqLedger(Path(data_dir))
+
     @app.agent(topics.dlq, name="sink-dlq")
     async def dlq_sink(stream):
         async for event in stream.events():
-            write_dlq(data_dir, event.value, _batch_id(event))
+            write_dlq(data_dir, event.value, _batch_id(event), dlq_ledger)

@@ -236,8 +236,11 @@ class RawIngest(Service):
                 value=message.payload, partition=message.partition, force=True,
                 headers=[(HEADER_BATCH_ID, message.batch_id.encode()), (HEADER_KIND, KIND_DATA)]))
         for message in output.dlq:
+            # Keyed by raw stream ("s<incarnation>.r<partition>", no event data): one raw partition's dead letters go
+            # to one DLQ partition, so one sink at a time checks and writes them (pipeline/lake/dlq.py).
             pending.append(await self.topics.dlq.send(
-                value=message.payload, force=True, headers=[(HEADER_BATCH_ID, message.batch_id.encode())]))
+                key=message.batch_id.split("-", 1)[0].encode(), value=message.payload, force=True,
+                headers=[(HEADER_BATCH_ID, message.batch_id.encode())]))
         return pending
 
 

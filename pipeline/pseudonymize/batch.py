@@ -26,7 +26,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.common.positions import INDEX_BITS, MAX_INDEX, position, range_id, stream_id
-from pipeline.common.rejects import ENVELOPE_NOT_JSON, INTERNAL_ERROR, Reject, encode_reject_messages
+from pipeline.common.rejects import (ENVELOPE_NOT_JSON, ENVELOPE_TOO_LARGE, ENVELOPE_TOO_MANY_EVENTS, INDEX,
+                                     INTERNAL_ERROR, UNPARSED, WHOLE_MESSAGE, Reject, encode_reject_messages,
+                                     reject_position)
 from pipeline.common.wire import MAX_MESSAGE_BYTES, POSITION_COLUMN, encode_table
 from pipeline.keys.ring import KeyRing
 from pipeline.policy.loader import CompiledPolicy
@@ -41,6 +43,7 @@ assert MAX_EVENTS_PER_ENVELOPE <= MAX_INDEX + 1, "an envelope's event index must
 # One-event messages joined into one envelope: below the validator's envelope limits (10,000 events, 8 MiB).
 JOINED_MAX_EVENTS = 5_000
 JOINED_MAX_BYTES = 4 * 1024 * 1024
+DLQ_CLAIMS = -1  # the key of dead-letter claims in `Claims` (stage partitions are ≥ 0)
 _ROW = "_ingest_row"  # row numbers across the erasure filter (never sent)
 
 
@@ -117,10 +120,10 @@ def internal_error_rejects(payload: bytes, source: dict, exc: Exception) -> list
     try:
         events, bad_lines = split_envelope_with_bytes(payload)
     except Exception:  # noqa: BLE001 - splitting itself failed: keep the envelope whole
-        return [Reject(INTERNAL_ERROR, reason, payload, source)]
-    rejects = [Reject(INTERNAL_ERROR, reason, raw, source) for _, raw in events]
-    for bad in bad_lines:
-        bad.source = source
+        return [Reject(INTERNAL_ERROR, reason, payload, {**source, WHOLE_MESSAGE: True})]
+    rejects = [Reject(INTERNAL_ERROR, reason, raw, {**source, INDEX: n}) for n, (_, raw) in enumerate(events)]
+    for n, bad in enumerate(bad_lines):
+        bad.source = {**source, **_unparsed_place(bad, n)}
     return rejects + bad_lines
 
 
@@ -301,8 +304,9 @@ class BatchIngest:
                                         columns=valid.columns)
         events_in = len(valid.events) + len(valid.rejects)
         rejects = self._attribute(messages, payloads, valid.rejects)
+        _place_rejects(messages, payloads, valid, rejects)
         for reject, row in zip(result.rejects, result.rejected_rows):
-            reject.source = self.source(messages[rows_message[row]])
+            reject.source = {**self.source(messages[rows_message[row]]), INDEX: int(rows_index[row])}
         rejects = rejects + result.rejects
         table = result.table
         if result.rejected_rows:
@@ -398,8 +402,11 @@ class BatchIngest:
         return out
 
     def _dlq_messages(self, messages, rejects: list[Reject]) -> list[OutMessage]:
-        """Dead letters per raw partition, named by the positions of the batch (at-least-once: a replay that
-        gathers other batches writes its dead letters again under other names)."""
+        """Dead letters per raw partition, sorted by source position, each message named by the range it claims:
+        "every reject of this raw partition with a position in [lo, hi] is in this message" (or, back to the last
+        claim of this instance, in an earlier one: `Claims`). The batch holds every message of its span, so a
+        message claims the whole span; a chunk under 1 MB claims from its first reject's position to the next
+        chunk's. The DLQ sink leaves out dead letters a file already claims (pipeline/lake/dlq.py)."""
         if not rejects:
             return []
         spans = _partition_spans(messages)
@@ -409,10 +416,30 @@ class BatchIngest:
         out = []
         for raw_partition, group in sorted(by_partition.items()):
             lo, hi = spans.get(raw_partition, (0, 0))
-            base = range_id(stream_id(self.incarnation, raw_partition), lo, hi)
-            encoded = encode_reject_messages(group)
-            for n, payload in enumerate(encoded):
-                out.append(OutMessage(base if len(encoded) == 1 else f"{base}-d{n}", payload))
+            stream = stream_id(self.incarnation, raw_partition)
+            placed = [(reject_position(reject.source), reject) for reject in group]
+            if any(at is None for at, _ in placed):  # not expected: then the chunks claim nothing (at-least-once)
+                log.warning("ingest: %d dead letter(s) without a source position", sum(at is None for at, _ in placed))
+                encoded = encode_reject_messages(group)
+                base = range_id(stream, lo, hi)
+                out += [OutMessage(base if len(encoded) == 1 else f"{base}-d{n}", payload)
+                        for n, payload in enumerate(encoded)]
+                self.claims.claim(raw_partition, DLQ_CLAIMS, hi)
+                continue
+            unique: dict[int, Reject] = {}
+            for at, reject in placed:  # one per position: a message read twice in one batch (re-fetched after a
+                unique.setdefault(at, reject)  # rebalance) yields its rejects twice
+            ordered = sorted(unique.items(), key=lambda item: item[0])
+            encoded = encode_reject_messages([reject for _, reject in ordered])
+            firsts, start = [], 0
+            for payload in encoded:
+                firsts.append(ordered[start][0])
+                start += payload.count(b"\n") + 1  # one line per reject
+            for k, payload in enumerate(encoded):
+                chunk_lo = self.claims.lo(raw_partition, DLQ_CLAIMS, lo) if k == 0 else firsts[k]
+                chunk_hi = firsts[k + 1] - 1 if k + 1 < len(encoded) else hi
+                out.append(OutMessage(range_id(stream, chunk_lo, chunk_hi), payload))
+            self.claims.claim(raw_partition, DLQ_CLAIMS, hi)
         return out
 
     def _merge(self, messages, parts: list[IngestOutput]) -> IngestOutput:
@@ -424,6 +451,53 @@ class BatchIngest:
             merged.rows_out += part.rows_out
             merged.rejects += part.rejects
         return merged
+
+
+_ENVELOPE_LEVEL = (ENVELOPE_NOT_JSON, ENVELOPE_TOO_LARGE, ENVELOPE_TOO_MANY_EVENTS)  # rejects that are no event
+
+
+def _unparsed_place(reject: Reject, nth_unparsed: int) -> dict:
+    """Where an envelope-level reject sits: the n-th unparsed part, or the whole message."""
+    if reject.code in (ENVELOPE_TOO_LARGE, ENVELOPE_TOO_MANY_EVENTS):
+        return {WHOLE_MESSAGE: True}
+    return {UNPARSED: nth_unparsed}
+
+
+def _place_rejects(messages: list[RawMessage], payloads: list[_Payload], valid, rejects: list[Reject]) -> None:
+    """Add each validator reject's place in its message to its source (`pipeline.common.rejects`).
+
+    A joined line is a one-event message: its event is the message's event 0. In an envelope, the validator
+    judges events in order, so its event rejects take, in order, the event indices it did not accept; the
+    envelope-level rejects (lines that are not JSON) are numbered as they come. A reject left without a place
+    has no position and is dead-lettered at-least-once.
+    """
+    if not rejects:
+        return
+    number_of = {(m.partition, m.offset): n for n, m in enumerate(messages)}
+    envelope_of = {p.messages[0]: k for k, p in enumerate(payloads) if p.lines is None}
+    by_message: dict[int, list[Reject]] = defaultdict(list)
+    for reject in rejects:
+        number = number_of.get((reject.source.get("partition"), reject.source.get("offset")))
+        if number is not None:
+            by_message[number].append(reject)
+    for number, group in by_message.items():
+        payload = envelope_of.get(number)
+        envelope_level = [r for r in group if r.code in _ENVELOPE_LEVEL]
+        events = [r for r in group if r.code not in _ENVELOPE_LEVEL]
+        for n, reject in enumerate(envelope_level):
+            reject.source = {**reject.source, **_unparsed_place(reject, n)}
+        if payload is None:
+            indices = [0] * len(events)
+        else:
+            # payload_of is sorted (payloads in order; _origins relies on that too)
+            start, stop = (0, 0) if valid.payload_of is None else \
+                np.searchsorted(valid.payload_of, [payload, payload + 1])
+            accepted = set(valid.index_in_payload[start:stop].tolist())
+            indices = [i for i in range(len(accepted) + len(events)) if i not in accepted]
+        if len(indices) != len(events):
+            continue
+        for reject, index in zip(events, indices):
+            reject.source = {**reject.source, INDEX: index}
 
 
 def _partition_spans(messages: list[RawMessage]) -> dict[int, tuple[int, int]]:

@@ -13,6 +13,7 @@ from pipeline.extract.anonymize import ExtractConfigError, ExtractSettings, anon
 from pipeline.extract.cli import extract_command
 from pipeline.hierarchies import parse_hierarchy_arg
 from pipeline.lake.audit import EXTRACT_LOG, read_audit
+from people_oracle import UnionFind
 
 COLOR = "red;warm;*\norange;warm;*\nblue;cold;*\ngreen;cold;*\n"
 # (seq, true person, user pseudonym, device pseudonym, color). P1 logs in mid-session: four events with the
@@ -28,20 +29,13 @@ EVENTS = [
 
 def link_people(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     """The checker's own linkage (not pipeline.linkage): union-find over ids that share a row."""
-    parent: dict = {}
-
-    def find(x):
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    people = UnionFind()
     for _, row in frame[columns].iterrows():
         ids = [(c, v) for c, v in row.items() if isinstance(v, str) and v]
         for other in ids[1:]:
-            parent[find(ids[0])] = find(other)
+            people.union(ids[0], other)
     return frame[columns].apply(
-        lambda row: find(next((c, v) for c, v in row.items() if isinstance(v, str) and v)), axis=1)
+        lambda row: people.find(next((c, v) for c, v in row.items() if isinstance(v, str) and v)), axis=1)
 
 
 def people_per_class(released: pd.DataFrame, qis: list[str], person: pd.Series) -> pd.Series:

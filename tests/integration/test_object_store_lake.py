@@ -4,7 +4,6 @@ served on loopback by moto), while the restricted DLQ stays on local disk."""
 from __future__ import annotations
 
 import time
-import urllib.request
 
 import orjson
 import pyarrow.dataset as ds
@@ -12,31 +11,11 @@ import pyarrow.fs as pafs
 import pytest
 
 from harness import GENERATED_UNTIL, PipelineRun
-from pipeline.broker import free_port
 from pipeline.generate import TelemetryGenerator
 
 pytestmark = pytest.mark.integration
-moto_server = pytest.importorskip("moto.server")
-
-
-@pytest.fixture
-def s3_endpoint(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-access")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    # moto's buckets are process-wide state shared by every server: start from an empty store
-    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")).close()
-    import boto3
-    boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1").create_bucket(Bucket="lake")
-    yield port
-    server.stop()
-
-
-def test_lake_zones_land_in_the_object_store(tmp_path, keyring_file, s3_endpoint):
-    url = f"s3://lake/anonpipe?endpoint_override=127.0.0.1:{s3_endpoint}&scheme=http&region=us-east-1"
+def test_lake_zones_land_in_the_object_store(tmp_path, keyring_file, s3_url):
+    url = s3_url
     labelled = list(TelemetryGenerator(seed=8, end=GENERATED_UNTIL, hours=2).labelled_lines(1500, 0.02))
     lines = [line for line, _ in labelled]
     valid_ids = {orjson.loads(line)["event_id"] for line, bad in labelled if not bad}

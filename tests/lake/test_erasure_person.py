@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
-import urllib.request
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -183,28 +181,6 @@ def test_export_person_holds_exactly_their_rows(lake, tmp_path, run):
     (entry,) = read_audit(data_dir, ACCESS_LOG)
     assert entry["action"] == "export-person" and entry["rows"] == 6 and "phone-a" not in json.dumps(entry)
     assert _owners(data_dir).count("alice") == 6  # an export changes nothing
-
-
-moto_server = pytest.importorskip("moto.server")
-
-
-@pytest.fixture
-def s3_url(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-access")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    # moto keeps its buckets in process-wide state shared by every server: start from an empty store, not from
-    # the objects an earlier test (tests/integration/test_object_store_lake.py) left in the same bucket
-    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")).close()
-    import boto3
-    boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1").create_bucket(Bucket="lake")
-    yield f"s3://lake/anonpipe?endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1"
-    server.stop()
 
 
 def test_object_store_lake_is_erased_too(tmp_path, s3_url):

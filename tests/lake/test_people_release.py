@@ -20,6 +20,7 @@ from pipeline.lake.people_release import release_people
 from pipeline.lake.writer import write_batch
 
 from .week_lake import GEOJSON, PARTITIONS
+from people_oracle import UnionFind
 
 ALMATY = ZoneInfo("Asia/Almaty")
 ATTRIBUTES = ("event_type", "service", "district")
@@ -34,18 +35,12 @@ def zone(data_dir, name) -> list[dict]:
 
 def people_of(rows: list[dict], columns: list[str]) -> list:
     """Own union-find over the identifier columns co-occurring in a row (not pipeline/linkage.py)."""
-    parent: dict = {}
-
-    def find(x):
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    people = UnionFind()
     for row in rows:
         ids = [(c, row[c]) for c in columns if row[c]]
         for other in ids[1:]:
-            parent[find(ids[0])] = find(other)
-    return [find(next((c, r[c]) for c in columns if r[c])) for r in rows]
+            people.union(ids[0], other)
+    return [people.find(next((c, r[c]) for c in columns if r[c])) for r in rows]
 
 
 def published_counts(data_dir) -> list[dict]:

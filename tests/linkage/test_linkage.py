@@ -9,26 +9,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.linkage import NO_SUBJECT, components, subject_ids, subjects_of_seeds
+from people_oracle import UnionFind
 
 
 def oracle(columns):
     """Reference: a dict-based union-find over (column, value) nodes, one partition of the rows."""
-    parent: dict = {}
-
-    def find(x):
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    people = UnionFind()
     rows = len(columns[0])
     for r in range(rows):
         nodes = [(j, col[r]) for j, col in enumerate(columns) if col[r] is not None]
         for node in nodes[1:]:
-            parent[find(node)] = find(nodes[0])
+            people.union(node, nodes[0])
         for node in nodes[:1]:
-            find(node)
-    return [find((j, col[r])) if (j, col[r]) in parent else None
+            people.find(node)
+    return [people.find((j, col[r])) if (j, col[r]) in people else None
             for r in range(rows) for j, col in [next(((j, c) for j, c in enumerate(columns) if c[r] is not None),
                                                         (0, [None] * rows))]]
 

@@ -170,11 +170,9 @@ def test_kill_9_with_one_event_messages_loses_nothing_and_duplicates_nothing(kil
     assert_exactly_once(killed_one_event, labelled)
 
 
-# Passed in 2 of 3 runs: in the failing one, windows were released twice after a kill, the second time from a
-# k-anonymity table recovered with fewer records than the first release had counted (changelog highwater 24–35
-# after recovery): table writes made before the kill and not yet in the changelog, while the input that made them
-# was already committed. docs/reliability.md, "Known gaps"; the lake's exactly-once test above passed both times.
-@pytest.mark.xfail(strict=False, reason="k-anonymity state can lose changelog records at kill -9 (issue 15 note)")
+# Was xfail (passed 2 of 3 runs): windows released twice after a kill, the second time from a table that recovery
+# rebuilt with fewer records, because faust committed offsets before buffered changelog writes had left the producer
+# (pipeline/resilience/changelog_acks.py says how); now unconditional.
 def test_kill_9_with_one_event_messages_gives_the_same_aggregates(killed_one_event, reference):
     assert_same_aggregates(killed_one_event, reference)
 

@@ -1,6 +1,7 @@
 """Issue 15: a replay of the raw topic from offset 0, after a rebalance, gathered into other batches than the first
-pass, adds nothing: every valid event stays exactly once in the pseudonymized zone, the aggregates do not change,
-and no replayed event is counted late (events are recognised by source position, not by batch)."""
+pass, adds nothing: every valid event stays exactly once in the pseudonymized zone, every bad one exactly once in
+the DLQ folder, the aggregates do not change, and no replayed event is counted late (events and dead letters are
+recognised by source position, not by batch)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import urllib.request
 
 import orjson
 import pytest
-from checks import publish_one_event_per_message
+from checks import publish_one_event_per_message, same_json
 from harness import GENERATED_UNTIL, PipelineRun
-from reliability_support import aggregates_sorted, finish, lake_event_ids, lake_frame, wait_until
+from reliability_support import aggregates_sorted, dlq_entries, finish, lake_event_ids, lake_frame, wait_until
 
 from pipeline.broker import free_port
 from pipeline.demo import stop_process
@@ -30,6 +31,10 @@ def metric(port: int, prefix: str) -> list[float]:
     return [float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix)]
 
 
+def as_text(entry: dict) -> bytes:
+    return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
+
+
 def test_a_replay_from_offset_zero_after_a_rebalance_changes_nothing(tmp_path, keyring_file):
     labelled = list(TelemetryGenerator(seed=31, end=GENERATED_UNTIL, hours=4).labelled_lines(EVENTS, 0.02))
     lines = [line for line, _ in labelled]
@@ -40,6 +45,7 @@ def test_a_replay_from_offset_zero_after_a_rebalance_changes_nothing(tmp_path, k
         publish_one_event_per_message(run.broker.bootstrap, lines[EVENTS // 2:])
         finish(run, EVENTS)
         before = aggregates_sorted(run.data_dir)
+        dead_letters_before = sorted(map(as_text, dlq_entries(run.data_dir)))
         for proc in run.workers:
             stop_process(proc)
         # The replay: an ingest-only worker has a consumer group of its own (pipeline/settings.py app_id_for), so it
@@ -67,3 +73,9 @@ def test_a_replay_from_offset_zero_after_a_rebalance_changes_nothing(tmp_path, k
     assert set(ids) == {orjson.loads(line)["event_id"] for line, bad in labelled if not bad}
     assert aggregates_sorted(run.data_dir).equals(before)
     assert int(lake_frame(run.data_dir, "window_stats")["late_events"].sum()) == 0
+    # the replay sent the same dead letters again, in DLQ messages named after its own batches: none was written
+    dead_letters = dlq_entries(run.data_dir)
+    assert sorted(map(as_text, dead_letters)) == dead_letters_before
+    bad_lines = collections.Counter(same_json(line) for line, bad in labelled if bad)
+    assert collections.Counter(same_json(entry["raw"]) for entry in dead_letters) == bad_lines
+    assert sum(bad_lines.values()) > 50
