@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import faust
 
 from pipeline.broker_watch import BrokerWatch, LagReporter
+from pipeline.failpoints import slow_changelog_sends
 from pipeline.kanon import agent as kanon_agent
 from pipeline.keys.ring import KeyRing
 from pipeline.lake import sink
@@ -97,6 +98,7 @@ def create_app(settings: WorkerSettings, cluster: Cluster, policy: CompiledPolic
     # faust drops records of newly assigned partitions at the end of a rebalance (issue 9): see pipeline/rebalance.py.
     keep_records_across_recovery(app)
     forget_cleared_messages(app)  # SIGTERM, revokes, end of recovery: no wait for messages faust dropped itself
+    slow_changelog_sends()  # crash tests only (pipeline/failpoints.py)
     topics = Topics(
         raw=app.topic(TOPIC_RAW, value_type=bytes, key_type=bytes, partitions=cluster.raw_partitions),
         dlq=app.topic(TOPIC_DLQ, value_type=bytes, key_type=bytes, partitions=kafka.partitions),
