@@ -29,6 +29,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from mode import Service
 
 from pipeline.common.wire import HEADER_BATCH_ID, HEADER_KIND, KIND_DATA
+from pipeline.failpoints import failpoint
 from pipeline.observability.metrics import PipelineMetrics
 from pipeline.pseudonymize.batch import BatchIngest, IngestOutput, RawMessage
 from pipeline.pseudonymize.batch import partition_for, split_by_partition  # noqa: F401 - the routing's old home
@@ -204,6 +205,7 @@ class RawIngest(Service):
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
             offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+        failpoint("ingest.before_commit")  # crash tests: outputs acknowledged, input not committed
         try:
             await self.consumer.commit(offsets)
             self.committed.update(offsets)
