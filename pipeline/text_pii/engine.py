@@ -66,7 +66,7 @@ class TextPiiEngine:
         # Policies may name NER types even when NER is off; anything else is a typo.
         self._nameable_types = self.entity_types | frozenset(NATASHA_LABELS.values())
         self.ner_enabled = any(t in self.entity_types for t in NATASHA_LABELS.values())
-        self._direct = _direct_recognizers(recognizer_set.recognizers) if shortcuts else None
+        self._direct = _direct_recognizers(recognizer_set.recognizers, recognizer_set.prefilters) if shortcuts else None
 
     @classmethod
     def from_config(
@@ -146,8 +146,19 @@ class TextPiiEngine:
         results = None
         if self._direct is not None:
             # Presidio's own pattern matching, recognizer by recognizer, without AnalyzerEngine's per-text
-            # overhead; AnalyzerEngine is asked only when some score may still change with context.
-            found = [r for recognizer in self._direct.get(language, ()) for r in recognizer.analyze(text)]
+            # overhead; AnalyzerEngine is asked only when some score may still change with context. A recognizer
+            # whose own pre-filter the text does not match is skipped: it would find nothing (recognizers.yaml).
+            found = []
+            gates: dict[regex.Pattern, bool] = {}  # recognizers share pre-filters (most: a digit): searched once
+            for recognizer in self._direct.get(language, ()):
+                gate = recognizer.prefilter
+                if gate is not None:
+                    passed = gates.get(gate)
+                    if passed is None:
+                        passed = gates[gate] = gate.search(text) is not None
+                    if not passed:
+                        continue
+                found.extend(recognizer.analyze(text))
             if not found:
                 return []
             if all(r.score == EntityRecognizer.MAX_SCORE for r in found):
@@ -229,10 +240,11 @@ class _PrecheckedRecognizer:
     restricted to the matching patterns returns what the full one does.
     """
 
-    __slots__ = ("recognizer", "_patterns", "_regexes", "_by_subset")
+    __slots__ = ("recognizer", "prefilter", "_patterns", "_regexes", "_by_subset")
 
-    def __init__(self, recognizer: PatternRecognizer):
+    def __init__(self, recognizer: PatternRecognizer, prefilter: regex.Pattern | None = None):
         self.recognizer = recognizer
+        self.prefilter = prefilter
         # The engine built the recognizer and never changes its patterns afterwards.
         self._patterns = patterns = tuple(recognizer.patterns)
         try:
@@ -271,35 +283,40 @@ class _PrecheckedRecognizer:
 class _ContextFreeRecognizer:
     """A recognizer that decides from the text alone (DirectRecognizer): called as AnalyzerEngine would call it."""
 
-    __slots__ = ("recognizer",)
+    __slots__ = ("recognizer", "prefilter")
 
-    def __init__(self, recognizer: EntityRecognizer):
+    def __init__(self, recognizer: EntityRecognizer, prefilter: regex.Pattern | None = None):
         self.recognizer = recognizer
+        self.prefilter = prefilter
 
     def analyze(self, text: str) -> list[RecognizerResult]:
         return self.recognizer.analyze(text=text, entities=None, nlp_artifacts=None)
 
 
-def _direct_recognizers(recognizers: Sequence[EntityRecognizer]) -> dict[str, list] | None:
+def _direct_recognizers(recognizers: Sequence[EntityRecognizer],
+                        prefilters: Mapping[str, regex.Pattern] | None = None) -> dict[str, list] | None:
     """Per language, the recognizers the engine may call itself: plain Presidio pattern recognizers (their
     analyze and context steps Presidio's own) and context-free ones (DirectRecognizer: no NLP artifacts, final
     scores, no context words), whose findings AnalyzerEngine only filters and de-duplicates when every score is
     already the maximum.
 
     None when some recognizer does more (NER, an overridden analyze or context step): then AnalyzerEngine runs
-    every recognizer on every text.
+    every recognizer on every text. Each carries its own pre-filter from `prefilters` (by recognizer name), if any.
     """
+    prefilters = prefilters or {}
     by_language: dict[str, list] = {}
     for recognizer in recognizers:
         context_free = getattr(recognizer, "context_free", False) and not recognizer.context \
             and type(recognizer).enhance_using_context is EntityRecognizer.enhance_using_context
         if context_free:
-            by_language.setdefault(recognizer.supported_language, []).append(_ContextFreeRecognizer(recognizer))
+            by_language.setdefault(recognizer.supported_language, []).append(
+                _ContextFreeRecognizer(recognizer, prefilters.get(recognizer.name)))
             continue
         if not isinstance(recognizer, PatternRecognizer) or type(recognizer).analyze is not PatternRecognizer.analyze \
                 or type(recognizer).enhance_using_context is not EntityRecognizer.enhance_using_context:
             return None
-        by_language.setdefault(recognizer.supported_language, []).append(_PrecheckedRecognizer(recognizer))
+        by_language.setdefault(recognizer.supported_language, []).append(
+            _PrecheckedRecognizer(recognizer, prefilters.get(recognizer.name)))
     return by_language
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from pipeline.generate import TelemetryGenerator
 from pipeline.text_pii import TextPiiEngine
+from pipeline.text_pii.normalize import normalize
 
 from .corpus import build_corpus
 
@@ -83,3 +84,26 @@ _TEXTS = st.lists(st.tuples(_FRAGMENTS, st.sampled_from([" ", ", ", ": ", "", "\
 @given(text=_TEXTS, language=st.sampled_from(["ru", "kk"]))
 def test_shortcuts_change_no_finding_on_generated_texts(engine, reference, text, language):
     assert findings(engine, text, language) == findings(reference, text, language)
+
+
+def _own_prefilters_hide_nothing(engine: TextPiiEngine, text: str) -> list[str]:
+    """Names of the recognizers that find something in `text` (as they see it) although their own pre-filter,
+    which the engine uses to skip them, does not match it."""
+    normalized = normalize(text).text
+    return [wrapper.recognizer.name for language in engine._direct for wrapper in engine._direct[language]
+            if wrapper.prefilter is not None and wrapper.prefilter.search(normalized) is None
+            and wrapper.analyze(normalized)]
+
+
+def test_each_recognizer_is_skipped_only_where_it_finds_nothing(engine):
+    gated = {w.recognizer.name for ws in engine._direct.values() for w in ws if w.prefilter is not None}
+    assert len(gated) >= 20  # every configured recognizer, in both languages
+    assert [(t, _own_prefilters_hide_nothing(engine, t)) for t, _ in texts()
+            if _own_prefilters_hide_nothing(engine, t)] == []
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(text=_TEXTS)
+def test_each_recognizer_is_skipped_only_where_it_finds_nothing_on_generated_texts(engine, text):
+    assert _own_prefilters_hide_nothing(engine, text) == []

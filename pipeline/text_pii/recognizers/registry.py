@@ -74,6 +74,9 @@ class RecognizerSet:
     canonical_forms: dict[str, Callable[[str], str]] = field(default_factory=dict)
     # None when some recognizer (NER) can fire on any text, so nothing may be skipped.
     prefilter: regex.Pattern | None = None
+    # Recognizer name -> its own pre-filter (compiled as in `prefilter`; one object per distinct pattern), for the
+    # recognizers that have one: a text it does not match gives that recognizer nothing.
+    prefilters: dict[str, regex.Pattern] = field(default_factory=dict)
 
 
 def load_config(config_path: str | Path | None = None) -> dict[str, Any]:
@@ -156,6 +159,7 @@ def build_recognizers(config: Mapping[str, Any], languages, *, use_ner: bool = F
     recognizers: list[EntityRecognizer] = []
     canonical: dict[str, Callable[[str], str]] = {}
     prefilters: list[str] = []
+    own_prefilters: dict[str, str] = {}  # recognizer name -> its spec's pre-filter
     for spec in config["recognizers"]:
         if not spec.get("enabled", True):
             continue
@@ -163,13 +167,18 @@ def build_recognizers(config: Mapping[str, Any], languages, *, use_ner: bool = F
         if not spec_languages:
             continue
         build = _direct_recognizer if "class" in spec else _pattern_recognizer
-        recognizers.extend(build(spec, lang) for lang in spec_languages)
+        built = [build(spec, lang) for lang in spec_languages]
+        recognizers.extend(built)
         canonical[spec["entity"]] = _canonical_form(spec)
         prefilters.append(spec["prefilter"] if spec.get("prefilter") else "")
+        if spec.get("prefilter"):
+            own_prefilters.update((recognizer.name, spec["prefilter"]) for recognizer in built)
     ner = _ner_recognizers(config, languages, use_ner)
     recognizers.extend(ner)
     entity_types = frozenset(e for r in recognizers for e in r.supported_entities)
     # A recognizer without a pre-filter (and NER) may fire anywhere: then scan every text.
     can_prefilter = all(prefilters) and not ner
     prefilter = regex.compile("|".join(f"(?:{p})" for p in prefilters), regex.IGNORECASE) if can_prefilter else None
-    return RecognizerSet(recognizers, entity_types, canonical, prefilter)
+    compiled = {pattern: regex.compile(pattern, regex.IGNORECASE) for pattern in set(own_prefilters.values())}
+    return RecognizerSet(recognizers, entity_types, canonical, prefilter,
+                         {name: compiled[pattern] for name, pattern in own_prefilters.items()})
