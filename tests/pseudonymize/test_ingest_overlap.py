@@ -4,6 +4,7 @@ after the broker acknowledged all its outputs, in order, and never past a batch 
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -118,3 +119,20 @@ def test_gathering_settles_the_last_batch_when_nothing_is_fetched_at_once():
         return gathered, consumer.commits
     gathered, commits = asyncio.run(scenario())
     assert [r.offset for r in gathered] == [8] and commits == [{1: 8}]
+
+
+def test_long_lived_objects_are_frozen_once_after_the_first_batch():
+    async def scenario():
+        ingest, acks, consumer = service()
+        acks.outcomes = [None, None]
+        held_before = gc.get_freeze_count()
+        await ingest._process([Record(0, 0)])
+        frozen_after_first = gc.get_freeze_count()
+        keep = [object() for _ in range(100)] + [[] for _ in range(100)]  # tracked objects made afterwards
+        await ingest._process([Record(0, 1)])
+        return held_before, frozen_after_first, gc.get_freeze_count(), keep
+    try:
+        before, first, second, _ = asyncio.run(scenario())
+    finally:
+        gc.unfreeze()
+    assert first > before and second <= first  # frozen after the first batch only (some since freed)
