@@ -241,29 +241,28 @@ class BatchIngest:
         values = [m.value for m in messages]
         if not values or set(map(type, values)) != {bytes}:
             return None
-        everything = b"\n".join(values)
-        # one_line_event(value) is value itself: starts with "{", ends with "}", no line break inside
-        if everything.count(b"\n") != len(values) - 1 or b"\r" in everything:
-            return None
-        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-        if lengths.min() == 0:
-            return None
-        ends = np.cumsum(lengths + 1) - 1  # where each value's separator (or the end) is
-        starts = ends - lengths
-        text = np.frombuffer(everything, dtype=np.uint8)
-        if not ((text[starts] == ord("{")).all() and (text[ends - 1] == ord("}")).all()):
-            return None
         partitions = np.fromiter((m.partition for m in messages), dtype=np.int64, count=len(messages))
         cuts = np.flatnonzero(np.diff(partitions)) + 1  # messages are sorted by partition: one run each
         firsts, lasts = np.concatenate(([0], cuts)), np.concatenate((cuts, [len(values)])) - 1
         payloads: list[_Payload] = []
         for first, last in zip(firsts.tolist(), lasts.tolist()):
+            lines = values[first:last + 1]
+            data = b"\n".join(lines)
             # one envelope per run when it stays under the joining limits (the per-message loop would cut it)
-            if last - first + 1 > JOINED_MAX_EVENTS or (last > first and ends[last] - starts[first] >= JOINED_MAX_BYTES):
+            if len(lines) > JOINED_MAX_EVENTS or (len(lines) > 1 and len(data) >= JOINED_MAX_BYTES):
                 return None
-            payloads.append(_Payload(everything[starts[first]:ends[last]], list(range(first, last + 1)),
-                                     values[first:last + 1], {"topic": self.topic, "joined": len(payloads)},
-                                     messages[first].partition))
+            # one_line_event(value) is value itself: starts with "{", ends with "}", no line break inside
+            if data.count(b"\n") != len(lines) - 1 or b"\r" in data:
+                return None
+            lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+            if lengths.min() == 0:
+                return None
+            ends = np.cumsum(lengths + 1) - 1  # where each value's separator (or the end) is
+            text = np.frombuffer(data, dtype=np.uint8)
+            if not ((text[ends - lengths] == ord("{")).all() and (text[ends - 1] == ord("}")).all()):
+                return None
+            payloads.append(_Payload(data, list(range(first, last + 1)), lines,
+                                     {"topic": self.topic, "joined": len(payloads)}, messages[first].partition))
         return payloads
 
     def _payloads_one_by_one(self, messages: list[RawMessage]) -> list[_Payload]:

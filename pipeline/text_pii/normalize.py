@@ -39,13 +39,29 @@ def normalized_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch)
 
 
+# Every character met so far, and those normalized_char changes (with what they become): a text's characters are
+# then sorted out with set operations in C, and normalized_char runs once per new character. Only ever added to,
+# changed characters first, so a character in _SEEN has its entry in _CHANGED if it has one; they stop growing at
+# the bound, past which new characters are looked up per text (rare symbols must not grow them without end).
+_SEEN: set[str] = set()
+_CHANGED: dict[str, str] = {}
+_MAX_SEEN = 65_536
+
+
 def normalize(text: str) -> Normalized:
     """Per character (so every normalized character maps to one original one); texts with nothing to change (almost
     all) come back as they are, and changes of one character into one keep the offsets."""
     if text.isascii():
         return Normalized(text)
-    table = {ord(ch): normalized_char(ch) for ch in set(text) if not ch.isascii()}
-    table = {code: new for code, new in table.items() if new != chr(code)}
+    characters = set(text)
+    unknown = characters.difference(_SEEN)  # before reading _CHANGED (see above)
+    table = {ord(ch): _CHANGED[ch] for ch in characters.intersection(_CHANGED)}
+    if unknown:
+        changes = {ch: new for ch in unknown if not ch.isascii() and (new := normalized_char(ch)) != ch}
+        table.update((ord(ch), new) for ch, new in changes.items())
+        if len(_SEEN) < _MAX_SEEN:
+            _CHANGED.update(changes)
+            _SEEN.update(unknown)
     if not table:
         return Normalized(text)
     if all(len(new) == 1 for new in table.values()):

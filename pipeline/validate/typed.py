@@ -23,6 +23,7 @@ _DOLLAR = re.compile(r"(?<!\\)\$")
 # differently after the reference parse, so the typed decode refuses it (msgspec bounds stop at int64: stricter).
 _ORJSON_INT = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 _FREE_FORM_TYPES = {"string": (str,), "number": (_ORJSON_INT, float), "boolean": (bool,), "null": (type(None),)}
+_UNSET_AS_NONE = {UNSET: None}
 DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, ValueError, RecursionError)
 
 
@@ -208,13 +209,13 @@ class TypedSchema:
         return True
 
     def _array(self, column: _Column, values: tuple) -> pa.Array:
-        if column.may_be_unset:
-            values = [None if v is UNSET else v for v in values]
         if not column.children:
+            if column.may_be_unset and UNSET in values:
+                values = list(map(_UNSET_AS_NONE.get, values, values))  # scalars are hashable: C-level swap
             return pa.array(values, type=column.arrow)
-        absent = [v is None or v is UNSET for v in values]
-        some_absent = any(absent)
+        some_absent = None in values or UNSET in values
         if some_absent:
+            absent = [v is None or v is UNSET for v in values]
             blank = (None,) * len(column.children)
             rows = [blank if a else msgspec.structs.astuple(v) for v, a in zip(values, absent)]
         else:

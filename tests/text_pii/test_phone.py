@@ -1,8 +1,13 @@
 """Phones by the numbering plans: every common layout found whole; appeal numbers, toll-free lines, dates stay."""
 
-import pytest
+from unittest import mock
 
-from pipeline.text_pii.recognizers.phone import canonical_phone
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.text_pii.recognizers import phone
+from pipeline.text_pii.recognizers.phone import NumberingPlanPhoneRecognizer, canonical_phone
 
 from .conftest import spans
 
@@ -64,3 +69,20 @@ def test_canonical_phone_unifies_layouts():
     assert {canonical_phone(p) for p in ["8 701 123 45 67", "+7 (701) 123-45-67", "77011234567", "701 123 45 67"]} \
         == {"+77011234567"}
     assert canonical_phone("+996 555 123 456") == "+996555123456"
+
+
+# Digit runs of every length near the shortest phone, in the layouts people type, after the words that matter.
+_RUNS = st.builds(lambda plus, groups, sep: plus + sep.join(groups), st.sampled_from(["", "+", "+ ", "(", "8 ("]),
+                  st.lists(st.text("0123456789", min_size=1, max_size=4), min_size=1, max_size=5),
+                  st.sampled_from([" ", "-", ".", "", ") "]))
+_WORDS = st.sampled_from(["", "тел ", "звоните ", "№ ", "заявка ", "whatsapp: ", "дом ", "Айгуль "])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_WORDS, _RUNS), min_size=1, max_size=4))
+def test_short_digit_runs_are_skipped_only_where_they_hold_no_phone(parts):
+    text = " ".join(word + run for word, run in parts)
+    recognizer = NumberingPlanPhoneRecognizer(supported_entity="PHONE")
+    fast = list(recognizer.spans(text))
+    with mock.patch.object(phone, "_MIN_DIGITS", 0):  # every run looked at
+        assert fast == list(recognizer.spans(text))

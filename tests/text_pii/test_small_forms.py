@@ -1,8 +1,10 @@
 """Plates, obfuscated e-mails, ID documents, separated IINs, Unicode digits: tables per form."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pipeline.text_pii.normalize import normalize
+from pipeline.text_pii.normalize import normalize, normalized_char
 
 from .conftest import spans
 
@@ -71,3 +73,25 @@ def test_normalize_maps_every_character_back():
 def test_findings_after_an_expanding_character_land_on_the_original_text(engine):
     text = "ﬁ тел. ８７０１１２３４５６７"  # "ﬁ" is one character in the text, two after NFKC
     assert spans(engine, text) == [("PHONE", "８７０１１２３４５６７")]
+
+
+def _normalize_char_by_char(text: str) -> tuple[str, tuple[int, ...] | None]:
+    """The reference: normalized_char of every character, offsets kept only when some character became several."""
+    pieces = [ch if ch.isascii() else normalized_char(ch) for ch in text]
+    if all(len(piece) == 1 for piece in pieces):
+        return "".join(pieces), None
+    return "".join(pieces), tuple(i for i, piece in enumerate(pieces) for _ in piece)
+
+
+# Characters that normalization keeps, changes one for one (digits, dashes, full width) or expands (ligatures).
+_CHARACTERS = st.one_of(st.sampled_from(list("aZ9 -№ёӘңқұ٣８–—ｘﬁ¼㎏ⅳ")), st.characters())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(_CHARACTERS, max_size=12), min_size=1, max_size=4))
+def test_normalize_equals_the_character_by_character_reference(texts):
+    for text in texts:  # several texts, so later ones meet characters the first ones made known
+        normalized = normalize(text)
+        expected, starts = _normalize_char_by_char(text)
+        assert normalized.text == expected
+        assert normalized.starts == starts

@@ -26,6 +26,8 @@ _NOT_A_PHONE_BEFORE = re.compile(r"(?:№|#|\bn\b|\bno\b\.?|заявк\w*|зак
 _PHONE_CONTEXT = re.compile(r"(?:тел|моб|сотов|звон|whats|ватсап|вотсап|контакт|номер\w*\s+телефон|нөмір|ұялы|"
                             r"қоңырау|байланыс|phone)", re.IGNORECASE)
 _CONTEXT_WINDOW = 40
+# The fewest digits of any number _personal accepts (a +CC number of 8): a digit run with fewer holds no phone.
+_MIN_DIGITS = 8
 
 
 @functools.lru_cache(maxsize=8192)
@@ -80,6 +82,8 @@ class NumberingPlanPhoneRecognizer(DirectRecognizer):
     def spans(self, text: str) -> Iterable[tuple[int, int]]:
         for run in _RUN.finditer(text):
             groups = [(g.start(), g.end()) for g in _GROUP.finditer(text, run.start(), run.end())]
+            if sum(end - start for start, end in groups) < _MIN_DIGITS:
+                continue  # house and appeal numbers, dates: no number _personal takes is this short
             plus_at = run.start() if run.group(1) else None
             i = 0
             while i < len(groups):
