@@ -110,8 +110,13 @@ def create_app(settings: WorkerSettings, cluster: Cluster, policy: CompiledPolic
     wiring = Wiring(app, BrokerWatch(kafka.bootstrap, (TOPIC_RAW, TOPIC_PSEUDONYMIZED, *changelog_topics()),
                                      cluster.topic_ids, ssl_context=ping_ssl_context(kafka)))
     if "ingest" in settings.stages:
+        services: dict = {}
+        if settings.text_pii_process and any(op.name == "text_pii" for op in policy.operators):
+            from pipeline.operators.text_pii import TEXT_PROCESS
+            from pipeline.text_pii.offload import TextPiiProcess
+            services[TEXT_PROCESS] = TextPiiProcess()
         batch = BatchIngest(policy, ring, cluster.raw_incarnation, cluster.stage_partitions, TOPIC_RAW,
-                            erased=ErasedSubjects(settings.data_dir))
+                            services=services, erased=ErasedSubjects(settings.data_dir))
         limits = BatchLimits(settings.ingest_batch_messages, settings.ingest_batch_bytes, settings.ingest_batch_wait)
         wiring.ingest = ingest_agent.register(app, topics, batch, kafka, limits, metrics)
     if "kanon" in settings.stages:

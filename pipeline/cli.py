@@ -93,6 +93,9 @@ def broker(port: int, host: str) -> None:
                                               "messages at once …")
 @option("--ingest-batch-wait", envvar="ANONPIPE_INGEST_BATCH_WAIT", type=click.FloatRange(min=0.0), default=0.1,
         show_default=True, help="… waiting at most this many seconds for more once the first arrived.")
+@option("--text-pii-process/--no-text-pii-process", envvar="ANONPIPE_TEXT_PII_PROCESS", default=True,
+        show_default=True, help="Clean free text partly in a helper process (one more core for the ingest stage; "
+                                "its own copy of the text PII engine).")
 @option("--web-port", envvar="ANONPIPE_WEB_PORT", type=click.IntRange(min=0), default=0, show_default=True,
         help="Port of faust's web server (0: off).")
 @metrics_port_option()
@@ -113,7 +116,7 @@ def broker(port: int, host: str) -> None:
         help="CA bundle that signs the brokers' certificates.")
 def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions, replication_factor, embedded,
            broker_wait, demo, stages, sink_flush_messages, sink_flush_seconds, ingest_batch_messages,
-           ingest_batch_wait, web_port, metrics_port, worker_id, log_format, log_level, security_protocol,
+           ingest_batch_wait, text_pii_process, web_port, metrics_port, worker_id, log_format, log_level, security_protocol,
            sasl_mechanism, sasl_username, sasl_password, ssl_cafile) -> None:
     """Run a pipeline worker (all stages unless --stages; scale out by starting more with the same stages)."""
     from pipeline.settings import KafkaSettings, WorkerSettings
@@ -128,7 +131,8 @@ def worker(bootstrap, data_dir, policy_path, lake_url, keyring_path, partitions,
         demo=demo, web_port=web_port, metrics_port=metrics_port, log_format=log_format, log_level=log_level,
         broker_wait=broker_wait, stages=stages, sink_flush_messages=sink_flush_messages,
         sink_flush_seconds=sink_flush_seconds,
-        ingest_batch_messages=ingest_batch_messages, ingest_batch_wait=ingest_batch_wait)
+        ingest_batch_messages=ingest_batch_messages, ingest_batch_wait=ingest_batch_wait,
+        text_pii_process=text_pii_process)
     if worker_id:
         settings.worker_id = worker_id
     run_worker(settings)

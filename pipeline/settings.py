@@ -80,6 +80,8 @@ class WorkerSettings:
     """… or this many bytes of them …"""
     ingest_batch_wait: float = 0.1
     """… waiting at most this long (seconds) for more once the first message arrived."""
+    text_pii_process: bool = True
+    """The ingest stage cleans free text partly in a helper process (another core) while it computes the rest."""
     broker_wait: float = 60.0
     """Seconds to wait for the broker at start-up before exiting with one error line."""
     log_format: str = "text"

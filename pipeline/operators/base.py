@@ -72,3 +72,7 @@ class Operator(ABC):
     @abstractmethod
     def apply(self, values: pa.Array | list, ctx: BatchContext) -> OperatorResult:
         """Transform a whole batch column; must not do I/O."""
+
+    def prefetch(self, values: pa.Array | list, ctx: BatchContext) -> None:
+        """Called with the same `values` and `ctx` before any operator's apply: work that can start early (handed
+        to another process) starts here. `apply` gives the same result whether or not this ran."""

@@ -29,10 +29,20 @@ class BoundedCache:
     def __len__(self) -> int:
         return len(self._data)
 
+    def _full(self) -> bool:
+        return len(self._data) >= self.max_entries or (self.max_weight is not None and self._weight >= self.max_weight)
+
+    def misses(self, keys: Sequence[Hashable]) -> list:
+        """The distinct keys `lookup(keys, ...)` would compute now, in the order it would pass them."""
+        if self._full():
+            return list(dict.fromkeys(keys))
+        data = self._data
+        return list(dict.fromkeys(key for key in keys if data.get(key) is None))
+
     def lookup(self, keys: Sequence[Hashable], compute_many: Callable[[list], list]) -> list:
         """Cached results for `keys`; the misses are computed together by `compute_many(missing_keys)`."""
         data = self._data
-        if len(data) >= self.max_entries or (self.max_weight is not None and self._weight >= self.max_weight):
+        if self._full():
             data.clear()
             self._weight = 0
         out = list(map(data.get, keys))

@@ -17,7 +17,7 @@ from pipeline.common.columns import DATE_COLUMN, KEY_ID_COLUMN, POLICY_VERSION_C
 from pipeline.common.event import EVENT_RAW, EVENT_TIME_MS, TypedEvents, convert_rows
 from pipeline.common.rejects import INVALID_VALUE, Reject
 from pipeline.keys.ring import KeyRing
-from pipeline.operators.base import BatchContext
+from pipeline.operators.base import BatchContext, Operator
 from pipeline.policy.loader import CompiledPolicy
 
 NO_KEY = "no_key_for_event_time"
@@ -147,6 +147,9 @@ def pseudonymize_batch(events: list[dict], policy: CompiledPolicy, ring: KeyRing
         rejected.setdefault(row, (KEY_RETIRED, "the key of the event's epoch is retired") if retired[row] else
                             (NO_KEY, "no usable pseudonymization key covers the event time (missing or destroyed)"))
     ctx = BatchContext(times, key_index, ring, services if services is not None else {})
+    for op in policy.operators:  # work another process can do meanwhile (text PII) starts first
+        if op.reads_values and op.field_path not in plan.free_form and type(op).prefetch is not Operator.prefetch:
+            op.prefetch(columns_in.get(op.field_path), ctx)
     columns: dict[str, pa.Array] = {}
     for op in policy.operators:
         if not op.reads_values:
