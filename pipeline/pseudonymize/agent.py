@@ -12,8 +12,8 @@ for the batch in flight, so the next owner starts after what this one committed.
 
 Overlap: the broker acknowledges a batch's outputs while the next batch is computed (the kernel holds the event
 loop, so waiting for acknowledgements, commits and fetches in between left the worker idle a quarter of the time).
-One batch at most waits for its acknowledgements; it is committed before the next one is (offsets in order), and
-if its outputs fail, no later batch is committed.
+One batch at most waits for its acknowledgements; it is committed before the next one is sent (offsets in order;
+the next batch's range ids claim back over its positions), and if its outputs fail, no later batch is sent.
 """
 
 from __future__ import annotations
@@ -184,13 +184,16 @@ class RawIngest(Service):
             # few times a minute, for nothing (they are freed by reference counting when they go, if ever).
             gc.freeze()
             self.frozen = True
+        # The previous batch first (acknowledged by now, most of the time: its acknowledgements arrived while the
+        # kernel ran). This batch's range ids claim back over the previous batch's positions, so its outputs must
+        # never reach the broker unless the previous outputs did: a sink would take the claim for rows it never got.
+        if not await self.settle():
+            return  # it failed: this one is neither sent nor committed (read again after the restart)
         try:
             pending = await self._send(output)
         except Exception as exc:
             await self._failed(exc)
             return
-        if not await self.settle():  # the previous batch: acknowledged by now, most of the time
-            return  # it failed: this one must not be committed past it
         self.unacknowledged = (pending, output, records)
         if self._stopping():
             await self.settle()
