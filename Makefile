@@ -29,7 +29,7 @@ test-slow: $(STAMP)
 
 BENCHMARKS := benchmarks/pseudonymize.py benchmarks/kanon.py benchmarks/lake_sink.py benchmarks/extract_adult.py benchmarks/text_pii.py benchmarks/erasure.py
 BENCHMARKS += benchmarks/cli_startup.py
-BENCHMARKS += benchmarks/one_event.py
+BENCHMARKS += benchmarks/one_event.py benchmarks/ingest_offline.py
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,ner,bench]'
