@@ -22,7 +22,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow"
 
-# The crash and broker-outage reliability tests (about 5 minutes): run before a release and after touching
+# The crash and broker-outage reliability tests, kill tests of scale-out and the sink included (about 7 minutes): run before a release and after touching
 # ingest, kanon state or the sinks.
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m slow

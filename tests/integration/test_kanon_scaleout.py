@@ -106,9 +106,11 @@ def interrupted(workload, name: str, workers: int, split: int, restart: bool):
     return comparable(run)
 
 
+@pytest.mark.slow  # a kill test (~36 s): `make test-slow`, keeping CI under 15 minutes
 def test_worker_killed_mid_window_then_restarted_gives_the_same_aggregates(workload, baseline):
     assert interrupted(workload, "restart", workers=1, split=2, restart=True).equals(baseline)
 
 
+@pytest.mark.slow  # a kill test (~36 s): `make test-slow`, keeping CI under 15 minutes
 def test_three_workers_one_killed_mid_run_land_everything_once(workload, baseline):
     assert interrupted(workload, "three", workers=3, split=3, restart=False).equals(baseline)

@@ -12,7 +12,7 @@ from pipeline.demo import start_worker, wait_for
 from pipeline.generate import TelemetryGenerator
 from pipeline.processes import stop_process
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]  # a kill test (~29 s): `make test-slow`
 
 
 def test_kill_mid_flush_then_restart_lands_every_event_once(tmp_path, keyring_file):
