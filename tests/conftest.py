@@ -19,6 +19,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
 from harness import PipelineRun, make_keyring  # noqa: E402
 
 
+@pytest.fixture(scope="module")
+def policy():
+    """The default policy (a test module that needs another defines its own `policy`)."""
+    from pipeline.policy.loader import load_policy
+    return load_policy()
+
+
+@pytest.fixture(scope="module")
+def ring(policy):
+    """An in-memory key ring for `policy`, covering the generator's default time range."""
+    from harness import GENERATED_UNTIL
+
+    from pipeline.keys.ring import ephemeral_ring
+    return ephemeral_ring(policy.policy.keys.rotation, GENERATED_UNTIL)
+
+
 @pytest.fixture
 def keyring_file(tmp_path) -> Path:
     path = tmp_path / "secrets" / "keyring.json"

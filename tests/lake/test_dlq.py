@@ -18,26 +18,14 @@ from harness import GENERATED_UNTIL
 from pipeline.common.positions import parse_range_id, raw_partition_of
 from pipeline.common.rejects import decode_rejects, reject_position
 from pipeline.generate import TelemetryGenerator
-from pipeline.keys.ring import ephemeral_ring
 from pipeline.lake.counts import dlq_rows
 from pipeline.lake.dlq import DlqLedger, write_dlq
 from pipeline.lake.erasure import erase_from_dlq
 from pipeline.lake.layout import dlq_dir
 from pipeline.lake.retention import apply_retention
-from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.batch import BatchIngest, RawMessage
 
 SERVICES: dict = {}
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_policy()
-
-
-@pytest.fixture(scope="module")
-def ring(policy):
-    return ephemeral_ring(policy.policy.keys.rotation, GENERATED_UNTIL)
 
 
 @pytest.fixture(scope="module")

@@ -14,22 +14,10 @@ from harness import GENERATED_UNTIL
 from pipeline.common.positions import INDEX_BITS, HeldPositions, parse_range_id
 from pipeline.common.wire import POSITION_COLUMN, decode_table
 from pipeline.generate import TelemetryGenerator
-from pipeline.keys.ring import ephemeral_ring
 from pipeline.lake.rollover import SinkMessage, plan_files
-from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.batch import BatchIngest, RawMessage
 
 PARTITIONS = 3
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_policy()
-
-
-@pytest.fixture(scope="module")
-def ring(policy):
-    return ephemeral_ring(policy.policy.keys.rotation, GENERATED_UNTIL)
 
 
 @pytest.fixture(scope="module")

@@ -12,23 +12,11 @@ from harness import GENERATED_UNTIL
 from pipeline.common.positions import MAX_INDEX, parse_range_id, position, raw_partition_of
 from pipeline.common.rejects import INDEX, UNPARSED, WHOLE_MESSAGE, decode_rejects, reject_position
 from pipeline.generate import TelemetryGenerator
-from pipeline.keys.ring import ephemeral_ring
-from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.batch import BatchIngest, RawMessage
 from pipeline.validate.envelope import split_envelope_with_bytes
 
 PARTITIONS = 2
 SERVICES: dict = {}
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_policy()
-
-
-@pytest.fixture(scope="module")
-def ring(policy):
-    return ephemeral_ring(policy.policy.keys.rotation, GENERATED_UNTIL)
 
 
 @pytest.fixture(scope="module")

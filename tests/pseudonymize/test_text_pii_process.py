@@ -16,21 +16,10 @@ import pytest
 from harness import GENERATED_UNTIL
 
 from pipeline.generate import TelemetryGenerator
-from pipeline.keys.ring import ephemeral_ring
 from pipeline.operators.text_pii import TEXT_ENGINE, TEXT_PROCESS
 from pipeline.policy.loader import load_policy
 from pipeline.pseudonymize.batch import BatchIngest, RawMessage
 from pipeline.text_pii.offload import TextPiiProcess, clean_texts
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_policy()
-
-
-@pytest.fixture(scope="module")
-def ring(policy):
-    return ephemeral_ring(policy.policy.keys.rotation, GENERATED_UNTIL)
 
 
 @pytest.fixture(scope="module")
